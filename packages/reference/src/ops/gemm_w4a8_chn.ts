@@ -1,0 +1,7 @@
+import { UnsupportedError } from "@qoq/core";
+import type { ReferenceImpl } from "../impl.js";
+
+// PLACEHOLDER: being written; replaced before anything lands.
+export const gemmW4a8Chn: ReferenceImpl = () => {
+  throw new UnsupportedError("gemm_w4a8_chn: not written yet");
+};
