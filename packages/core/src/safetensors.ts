@@ -58,6 +58,23 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Set an own property, also for the key `__proto__` (plain assignment would replace the prototype). */
+function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** A bounded JSON rendering of an untrusted value for an error message (never throws). */
+function preview(v: unknown): string {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = undefined; // e.g. nesting too deep for the recursive stringifier
+  }
+  if (s === undefined) return Array.isArray(v) ? "(a deeply nested array)" : typeof v;
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
 /** Parse and validate a safetensors file held in memory. */
 export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
   if (bytes.length < 8) throw new SafetensorsError(`file is ${bytes.length} bytes, shorter than the 8-byte header length`, { offset: 0 });
@@ -69,7 +86,8 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
   if (n < 2) throw new SafetensorsError(`header length ${n} is too short for a JSON object`, { offset: 0 });
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
+    // ignoreBOM keeps a leading U+FEFF in the text, so the '{' check below rejects it as the reference does
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + n));
   } catch {
     throw new SafetensorsError("header is not valid UTF-8", { offset: 8 });
   }
@@ -91,7 +109,7 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
       if (!isPlainObject(raw)) throw new SafetensorsError("__metadata__ is not an object", { offset: 8 });
       for (const [k, v] of Object.entries(raw)) {
         if (typeof v !== "string") throw new SafetensorsError(`__metadata__ value for '${k}' is not a string`, { offset: 8 });
-        metadata[k] = v;
+        setOwn(metadata, k, v);
       }
       continue;
     }
@@ -113,7 +131,7 @@ export function parseSafetensors(bytes: Uint8Array): SafetensorsContents {
     const data = allocData(e.dtype, numel(e.shape));
     // Copy: the span may be unaligned for its typed array, and the caller may drop the file buffer.
     new Uint8Array(data.buffer).set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
-    tensors[e.name] = { dtype: e.dtype, shape: e.shape, data };
+    setOwn(tensors, e.name, { dtype: e.dtype, shape: e.shape, data } as Tensor);
   }
   return { tensors, metadata };
 }
@@ -122,14 +140,14 @@ function validateEntry(name: string, raw: unknown, dataLen: number, dataStart: n
   const where = { tensor: name, offset: 8 };
   if (!isPlainObject(raw)) throw new SafetensorsError("entry is not an object", where);
   const { dtype, shape, data_offsets: offsets } = raw;
-  if (typeof dtype !== "string" || !(dtype in SAFETENSORS_DTYPE_SIZES)) throw new SafetensorsError(`unknown dtype ${JSON.stringify(dtype)}`, where);
-  const qoqType = TO_QOQ[dtype];
+  if (typeof dtype !== "string" || !Object.hasOwn(SAFETENSORS_DTYPE_SIZES, dtype)) throw new SafetensorsError(`unknown dtype ${preview(dtype)}`, where);
+  const qoqType = Object.hasOwn(TO_QOQ, dtype) ? TO_QOQ[dtype] : undefined;
   if (qoqType === undefined) throw new SafetensorsError(`dtype ${dtype} is valid safetensors but not one qoq reads (F16, F32, F64, I8, U8, I32)`, where);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new SafetensorsError(`shape ${JSON.stringify(shape)} is not a list of non-negative integers`, where);
+    throw new SafetensorsError(`shape ${preview(shape)} is not a list of non-negative integers`, where);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    throw new SafetensorsError(`data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`, where);
+    throw new SafetensorsError(`data_offsets ${preview(offsets)} is not a pair of non-negative integers`, where);
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) throw new SafetensorsError(`data_offsets end ${end} is before begin ${begin}`, { tensor: name, offset: dataStart + begin });
@@ -152,7 +170,7 @@ export function serializeSafetensors(tensors: NamedTensors, metadata?: Record<st
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) {
     const sortedMeta: Record<string, string> = {};
-    for (const k of Object.keys(metadata).sort()) sortedMeta[k] = metadata[k]!;
+    for (const k of Object.keys(metadata).sort()) setOwn(sortedMeta, k, metadata[k]!);
     header.__metadata__ = sortedMeta;
   }
   let offset = 0;
@@ -161,7 +179,7 @@ export function serializeSafetensors(tensors: NamedTensors, metadata?: Record<st
     const t = tensors[name]!;
     const size = t.data.length * DTYPE_SIZE[t.dtype];
     if (t.data.length !== numel(t.shape)) throw new SafetensorsError(`data holds ${t.data.length} elements but shape [${t.shape.join(", ")}] needs ${numel(t.shape)}`, { tensor: name });
-    header[name] = { dtype: FROM_QOQ[t.dtype], shape: t.shape, data_offsets: [offset, offset + size] };
+    setOwn(header, name, { dtype: FROM_QOQ[t.dtype], shape: t.shape, data_offsets: [offset, offset + size] });
     offset += size;
   }
   let json = JSON.stringify(header);
@@ -186,7 +204,7 @@ export function serializeSafetensors(tensors: NamedTensors, metadata?: Record<st
 
 /** Look up a tensor by name with a typed error if it is missing or has the wrong dtype. */
 export function getTensor<D extends DType>(tensors: NamedTensors, name: string, dtype: D): Tensor<D> {
-  const t = tensors[name];
+  const t = Object.hasOwn(tensors, name) ? tensors[name] : undefined; // not an inherited "constructor" etc.
   if (t === undefined) throw new SafetensorsError(`missing tensor; present: ${Object.keys(tensors).join(", ") || "(none)"}`, { tensor: name });
   if (t.dtype !== dtype) throw new DTypeError(`tensor '${name}' is ${t.dtype}, expected ${dtype}`);
   return t as Tensor<D>;

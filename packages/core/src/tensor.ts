@@ -49,7 +49,10 @@ export const INT_RANGE: Readonly<Record<"i8" | "u8" | "i32", readonly [number, n
 /** Number of elements of a shape (1 for a scalar shape `[]`). */
 export function numel(shape: readonly number[]): number {
   let n = 1;
-  for (const d of shape) n *= d;
+  for (const d of shape) {
+    if (d === 0) return 0; // before any overflow to Infinity, whose product with 0 would be NaN
+    n *= d;
+  }
   return n;
 }
 
@@ -94,8 +97,10 @@ export function tensor<D extends DType>(dtype: D, shape: readonly number[], data
 }
 
 /**
- * Build a tensor from numbers. Floats are rounded to the dtype (binary16 and binary32 round to
- * nearest even); integers must already be integers inside the dtype's range.
+ * Build a tensor from numbers. Floats are rounded to the dtype, nearest even; for binary16 the
+ * value is rounded to binary32 first and then to binary16 (the contract's `f16` applies to
+ * binary32 values, so a double that is not a binary32 value can round differently than a direct
+ * double → binary16 rounding would). Integers must already be integers inside the dtype's range.
  */
 export function fromNumbers<D extends DType>(dtype: D, shape: readonly number[], values: ArrayLike<number>, name = "values"): Tensor<D> {
   const t = zeros(dtype, shape);

@@ -11,7 +11,8 @@ describe("quant_act_int8", () => {
     fc.assert(
       fc.property(fc.array(f16Value, { minLength: 1, maxLength: 300 }), (row) => {
         const x = fromNumbers("f16", [1, row.length], row);
-        const { q, scale, qsum } = runReference("quant_act_int8", { x });
+        const out = runReference("quant_act_int8", { x });
+        const [q, scale, qsum] = [out.q!, out.scale!, out.qsum!];
         const codes = Array.from(q.data as Int8Array);
         expect(codes.every((c) => c >= -127 && c <= 127)).toBe(true);
         expect((qsum.data as Int32Array)[0]).toBe(codes.reduce((a, b) => a + b, 0));
@@ -44,7 +45,7 @@ describe("quant_act_int8", () => {
     fc.assert(
       fc.property(fc.array(f16Value, { minLength: 1, maxLength: 64 }), (row) => {
         const x = fromNumbers("f16", [1, row.length], row);
-        const { q } = runReference("quant_act_int8", { x });
+        const q = runReference("quant_act_int8", { x }).q!;
         const amax = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
         const inv = r32(127 / amax);
         row.forEach((v, i) => {
@@ -58,13 +59,14 @@ describe("quant_act_int8", () => {
 
   it("handles fp16 extremes: ±65504, subnormals, signed zeros", () => {
     const row = [F16_MAX, -F16_MAX, 2 ** -24, -(2 ** -24), -0, 0, 1];
-    const { q, scale } = runReference("quant_act_int8", { x: fromNumbers("f16", [1, row.length], row) });
+    const out = runReference("quant_act_int8", { x: fromNumbers("f16", [1, row.length], row) });
+    const [q, scale] = [out.q!, out.scale!];
     expect(Array.from(q.data as Int8Array)).toEqual([127, -127, 0, 0, 0, 0, 0]);
     expect((scale.data as Uint16Array)[0]).toBe(toF16Bits(Math.fround(F16_MAX / 127)));
     const tiny = [2 ** -24, -(2 ** -24), 0];
     const t = runReference("quant_act_int8", { x: fromNumbers("f16", [1, 3], tiny) });
-    expect(Array.from(t.q.data as Int8Array)).toEqual([127, -127, 0]);
-    expect(fromF16Bits((t.scale.data as Uint16Array)[0]!)).toBe(0); // 2^-24/127 underflows binary16 to 0
+    expect(Array.from(t.q!.data as Int8Array)).toEqual([127, -127, 0]);
+    expect(fromF16Bits((t.scale!.data as Uint16Array)[0]!)).toBe(0); // 2^-24/127 underflows binary16 to 0
   });
 
   it("rejects NaN and infinity with a typed error naming the tensor and index", () => {

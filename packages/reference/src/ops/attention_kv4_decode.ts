@@ -1,7 +1,95 @@
-import { UnsupportedError } from "@qoq/core";
+/**
+ * `attention_kv4_decode` — one new token per sequence attends to its past in a paged KV4 cache
+ * and to its own unquantized K/V.
+ *
+ * Pages hold S = 64 tokens. Sequence b has `L = ctx_len[b]` past tokens (0 ≤ L ≤ NB·64); past
+ * token j < L lives in page `p = block_table[b, j >> 6]` (0 ≤ p < P), slot `j & 63`. Its
+ * dequantized key is `k̂_jd = f32(f32(code · scale) + min)` with that token's `k_scale`/`k_min`
+ * at [p, g, slot] (the same for values) — exactly `dequant_kv4`. The new token is key index L
+ * with its own binary16 `k` and `v`. Query head h reads KV head `g = floor(h / (HQ/HKV))`.
+ * Scores `s_j = f32(Σ_R32 f32(q_d · k̂_jd) · sc)` for j < L and from the raw k for j = L, then the
+ * softmax and output exactly as in `attention_prefill` over j = 0 … L (see `attention_common`).
+ *
+ * Only what is read is validated: block-table entries of blocks j >> 6 for j < L, and codes,
+ * scales and minima of slots j < L. Other entries may hold anything (−1 for an unused block,
+ * garbage in the unused slots of the last page), as in a real paged cache.
+ * @module
+ */
+import { assertFinite, fromF16Bits, NonFiniteError, RangeViolationError, ShapeError, zeros, type NamedTensors } from "@qoq/core";
 import type { ReferenceImpl } from "../impl.js";
+import { attentionScore, checkAttentionHeads, scoreScale, softmaxWeightedSum } from "./attention_common.js";
+import { dequantKv4Value } from "./dequant_kv4.js";
 
-// PLACEHOLDER: being written; replaced before anything lands.
-export const attentionKv4Decode: ReferenceImpl = () => {
-  throw new UnsupportedError("attention_kv4_decode: not written yet");
+/** Tokens per KV4 page. */
+export const KV4_PAGE_SIZE = 64;
+
+/** Reference `attention_kv4_decode`: the new tokens' `q`, `k`, `v`, the paged KV4 cache, `block_table`, `ctx_len`; output `o`. */
+export const attentionKv4Decode: ReferenceImpl = (inputs, _params, dims): NamedTensors => {
+  const [nSeq, hq, hkv, d, nPages, s, nb] = [dims.B!, dims.HQ!, dims.HKV!, dims.D!, dims.P!, dims.S!, dims.NB!];
+  if (s !== KV4_PAGE_SIZE) throw new ShapeError(`attention_kv4_decode: 'k_cache'/'v_cache' have S = ${s} slots per page, expected ${KV4_PAGE_SIZE}`);
+  const group = checkAttentionHeads("attention_kv4_decode", hq, hkv, d);
+  for (const name of ["q", "k", "v"]) assertFinite(name, inputs[name]!);
+  const qb = inputs.q!.data as Uint16Array;
+  const kb = inputs.k!.data as Uint16Array;
+  const vb = inputs.v!.data as Uint16Array;
+  const table = inputs.block_table!.data as Int32Array;
+  const ctxLen = inputs.ctx_len!.data as Int32Array;
+  const cache = {
+    k: { codes: inputs.k_cache!.data as Uint8Array, scale: inputs.k_scale!.data as Uint16Array, min: inputs.k_min!.data as Uint16Array },
+    v: { codes: inputs.v_cache!.data as Uint8Array, scale: inputs.v_scale!.data as Uint16Array, min: inputs.v_min!.data as Uint16Array },
+  };
+
+  // Flat index of (page, KV head, slot) in the scale/min tensors; ×D (+ channel) in the code tensors.
+  const rowOf = (page: number, g: number, slot: number): number => (page * hkv + g) * s + slot;
+  const pageOf = (b: number, j: number): number => table[b * nb + (j >> 6)]!;
+
+  // Validate everything that will be read before computing anything.
+  for (let b = 0; b < nSeq; b++) {
+    const len = ctxLen[b]!;
+    if (len < 0 || len > nb * s) throw new RangeViolationError("ctx_len", b, `context length ${len} is outside [0, NB·64 = ${nb * s}]`);
+    for (let blk = 0; blk * s < len; blk++) {
+      const p = table[b * nb + blk]!;
+      if (p < 0 || p >= nPages) throw new RangeViolationError("block_table", b * nb + blk, `page ${p} is outside the cache's pages [0, ${nPages})`);
+    }
+    for (let j = 0; j < len; j++) {
+      for (let g = 0; g < hkv; g++) {
+        const row = rowOf(pageOf(b, j), g, j & 63);
+        for (const [kind, c] of [["k", cache.k], ["v", cache.v]] as const) {
+          const scale = fromF16Bits(c.scale[row]!);
+          const min = fromF16Bits(c.min[row]!);
+          if (!Number.isFinite(scale)) throw new NonFiniteError(`${kind}_scale`, row, scale);
+          if (!Number.isFinite(min)) throw new NonFiniteError(`${kind}_min`, row, min);
+          for (let ch = 0; ch < d; ch++) {
+            const code = c.codes[row * d + ch]!;
+            if (code > 15) throw new RangeViolationError(`${kind}_cache`, row * d + ch, `code ${code} is not a UINT4 code (0..15)`);
+          }
+        }
+      }
+    }
+  }
+
+  const sc = scoreScale(d);
+  const o = zeros("f16", [nSeq, hq, d]);
+  for (let b = 0; b < nSeq; b++) {
+    const len = ctxLen[b]!;
+    const scores = new Float64Array(len + 1);
+    for (let h = 0; h < hq; h++) {
+      const g = Math.floor(h / group);
+      const qo = (b * hq + h) * d;
+      const newKv = (b * hkv + g) * d; // the new token's own k/v row
+      const rowAt = (j: number): number => rowOf(pageOf(b, j), g, j & 63);
+      // Past token j < L: dequantized with its own scale and min (dequant_kv4's formula).
+      const past = (c: typeof cache.k, j: number, ch: number): number => {
+        const row = rowAt(j);
+        return dequantKv4Value(c.codes[row * d + ch]!, fromF16Bits(c.scale[row]!), fromF16Bits(c.min[row]!));
+      };
+      const qAt = (ch: number): number => fromF16Bits(qb[qo + ch]!);
+      for (let j = 0; j < len; j++) scores[j] = attentionScore(d, qAt, (ch) => past(cache.k, j, ch), sc);
+      // The new token (key index L) uses its unquantized binary16 key and value.
+      scores[len] = attentionScore(d, qAt, (ch) => fromF16Bits(kb[newKv + ch]!), sc);
+      const value = (j: number, ch: number): number => (j < len ? past(cache.v, j, ch) : fromF16Bits(vb[newKv + ch]!));
+      softmaxWeightedSum(scores, len + 1, value, d, o.data, qo);
+    }
+  }
+  return { o };
 };
