@@ -2,7 +2,10 @@
  * `@qoq/cli`: the `qoq` command as a library (for tests and embedding).
  * @packageDocumentation
  */
-export { main, USAGE, DEFAULT_GOLDEN_DIR } from "./main.js";
+export { main, usage, reportError } from "./main.js";
+export { UsageError, need, intOption, type Command } from "./command.js";
+export { COMMANDS } from "./commands/index.js";
+export { DEFAULT_GOLDEN_DIR } from "./commands/golden.js";
 export { opListText, opListJson, opRun, parseParamArgs } from "./op_commands.js";
 export { conform, type ConformOptions } from "./conform_command.js";
 export { BACKEND_FACTORIES, openBackend } from "./backends.js";
