@@ -28,5 +28,7 @@ else
 fi
 
 cd "$QOQ_ROOT"
+# The Vulkan driver for WebGPU (Dawn) and Chromium for the browser tests; a no-op when present or not root.
+bash "$QOQ_ROOT/scripts/install-system-deps.sh"
 "${PNPM[@]}" install --frozen-lockfile --reporter=append-only >&2
 "${PNPM[@]}" run build >&2

@@ -47,14 +47,23 @@ export function toF16Bits(x: number): number {
   return sign | (((e + 15) << 10) + m); // m == 1024 carries into the exponent, as it should
 }
 
-/** The value of binary16 bits `h` (0..0xffff) as a number. */
-export function fromF16Bits(h: number): number {
+/** The value of binary16 bits `h` (0..0xffff) as a number, computed from the fields. */
+export function decodeF16Bits(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const e = (h >>> 10) & 0x1f;
   const m = h & 0x3ff;
   if (e === 0) return sign * m * 2 ** -24;
   if (e === 0x1f) return m === 0 ? sign * Infinity : NaN;
   return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Every binary16 value by bit pattern: decoding is on the hot path of every op, so it is a lookup. */
+const F16_VALUES = new Float64Array(65536);
+for (let h = 0; h < 65536; h++) F16_VALUES[h] = decodeF16Bits(h);
+
+/** The value of binary16 bits `h` (0..0xffff) as a number. */
+export function fromF16Bits(h: number): number {
+  return F16_VALUES[h & 0xffff]!;
 }
 
 /** `f16(x)`: `x` rounded to the nearest binary16 value (ties to even), as a number. */
@@ -65,4 +74,18 @@ export function f16(x: number): number {
 /** True when `x` is exactly representable in binary16 (NaN counts as representable). */
 export function isF16Exact(x: number): boolean {
   return Number.isNaN(x) || f16(x) === x;
+}
+
+/**
+ * Distance in binary16 units in the last place between two values that are binary16 values,
+ * counting along the ordered bit patterns (+0 and −0 are 0 apart; 65504 is 1 from ∞).
+ * NaN against anything is `Infinity` (0 against NaN).
+ */
+export function ulpDistance16(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  const key = (x: number): number => {
+    const bits = toF16Bits(x);
+    return bits & 0x8000 ? -(bits & 0x7fff) : bits;
+  };
+  return Math.abs(key(a) - key(b));
 }

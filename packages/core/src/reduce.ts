@@ -18,10 +18,37 @@ export const R32_BUTTERFLY: readonly number[] = [16, 8, 4, 2, 1];
  * Each term is rounded to binary32 before it is added (a no-op for terms that already are).
  */
 export function sumR32(n: number, term: (i: number) => number): number {
-  const lanes = new Float64Array(R32_LANES); // every entry holds a binary32 value
+  // Lane buffers are reused (one per nesting depth, since a term may itself call sumR32):
+  // reductions run millions of times in attention, and a fresh array each time dominates.
+  const lanes = (LANE_POOL[depth] ??= new Float64Array(R32_LANES)); // every entry holds a binary32 value
+  lanes.fill(0);
+  depth++;
+  try {
+    for (let i = 0; i < n; i++) {
+      const l = i % R32_LANES;
+      lanes[l] = Math.fround(lanes[l]! + Math.fround(term(i)));
+    }
+  } finally {
+    depth--;
+  }
+  return butterflyR32(lanes);
+}
+
+const LANE_POOL: Float64Array[] = [];
+let depth = 0;
+
+const DOT_LANES = new Float64Array(R32_LANES);
+
+/**
+ * `Σ_R32 f32(a[ao + i·as] · b[bo + i·bs])` for i < n: exactly {@link sumR32} over those
+ * products, without a callback (the hot loop of attention and matrix products).
+ */
+export function dotR32(n: number, a: ArrayLike<number>, ao: number, as: number, b: ArrayLike<number>, bo: number, bs: number): number {
+  const lanes = DOT_LANES;
+  lanes.fill(0);
   for (let i = 0; i < n; i++) {
-    const l = i % R32_LANES;
-    lanes[l] = Math.fround(lanes[l]! + Math.fround(term(i)));
+    const l = i & (R32_LANES - 1);
+    lanes[l] = Math.fround(lanes[l]! + Math.fround(a[ao + i * as]! * b[bo + i * bs]!));
   }
   return butterflyR32(lanes);
 }

@@ -3,7 +3,7 @@
  * max-abs / NMSE with hard NaN and infinity checks for tolerance contracts.
  * @module
  */
-import { fromF16Bits, toNumbers, ulpDistance32, type Contract, type Tensor } from "@qoq/core";
+import { fromF16Bits, toNumbers, ulpDistance16, ulpDistance32, type Contract, type Tensor } from "@qoq/core";
 
 /** Outcome of comparing one output tensor. */
 export interface TensorComparison {
@@ -17,7 +17,7 @@ export interface TensorComparison {
   readonly firstIndex: number;
   /** Reference and backend values at the first difference. */
   readonly firstValues?: readonly [number, number];
-  /** Largest distance in binary32 ULPs over float elements (0 for integer tensors). */
+  /** Largest distance in ULPs of the tensor's own float format (binary16 or binary32; 0 for integer tensors). */
   readonly maxUlp: number;
   /** Largest absolute difference. */
   readonly maxAbs: number;
@@ -63,7 +63,8 @@ export function compareTensor(name: string, want: Tensor, got: Tensor | undefine
       if (d > maxAbs) maxAbs = d;
       errSq += d * d;
       refSq += x * x;
-      if (isFloat) maxUlp = Math.max(maxUlp, ulpDistance32(x, y));
+      // ULPs of the tensor's own format: binary16 outputs in binary16 ULPs, others in binary32 ULPs.
+      if (isFloat) maxUlp = Math.max(maxUlp, want.dtype === "f16" ? ulpDistance16(x, y) : ulpDistance32(x, y));
     }
   }
   const nmse = refSq > 0 ? errSq / refSq : errSq > 0 ? Infinity : 0;

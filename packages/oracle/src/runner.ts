@@ -4,9 +4,10 @@
  * carries a command that replays it alone.
  * @module
  */
-import { OP_NAMES, QoqError, type Backend, type Contract, type NamedTensors, type OpCase, type OpName, type OpSpec } from "@qoq/core";
+import { bindInputs, getSignature, OP_NAMES, QoqError, type Backend, type Contract, type NamedTensors, type OpCase, type OpName, type OpSpec } from "@qoq/core";
 import { runReference } from "@qoq/reference";
 import { compareTensor, type TensorComparison } from "./compare.js";
+import { checkGuards, isGuardedBackend } from "./guards.js";
 import { OP_SPECS } from "./specs/index.js";
 
 /** Fewest cases an (op, backend) pair must execute; fewer fails the pair (a silently empty run is a bug). */
@@ -46,8 +47,36 @@ export interface OpSummary {
   readonly worstAbs: number;
   /** Failing cases (first 20). */
   readonly failures: readonly CaseResult[];
-  /** Reason when unsupported. */
+  /** Reason when unsupported, or why the pair failed as a whole (e.g. below the floor). */
   readonly note?: string;
+  /** Largest ULP distance (in each output's own float format) of each executed value case, in run order (0 for integer outputs). */
+  readonly caseMaxUlp: readonly number[];
+  /** Largest absolute difference of each executed value case, in run order. */
+  readonly caseMaxAbs: readonly number[];
+  /** Executed value cases counted per {@link ULP_BUCKETS} bucket of their largest ULP distance. */
+  readonly ulpHistogram: readonly number[];
+}
+
+/**
+ * Buckets of the per-case ULP histogram: bucket `i` holds cases whose largest ULP distance `u`
+ * satisfies `ULP_BUCKETS[i-1].max < u ≤ ULP_BUCKETS[i].max` (the last bucket is unbounded).
+ * Distances are in each output's own format: binary16 ULPs for binary16 outputs, binary32 ULPs otherwise.
+ */
+export const ULP_BUCKETS: readonly { readonly label: string; readonly max: number }[] = [
+  { label: "0 (exact)", max: 0 },
+  { label: "1", max: 1 },
+  { label: "2", max: 2 },
+  { label: "3–4", max: 4 },
+  { label: "5–16", max: 16 },
+  { label: "17–256", max: 256 },
+  { label: "257–65536", max: 65536 },
+  { label: "> 65536", max: Infinity },
+];
+
+/** The {@link ULP_BUCKETS} index of a ULP distance. */
+export function ulpBucket(ulp: number): number {
+  const i = ULP_BUCKETS.findIndex((b) => ulp <= b.max);
+  return i < 0 ? ULP_BUCKETS.length - 1 : i;
 }
 
 /** Options of a conformance run. */
@@ -62,6 +91,12 @@ export interface RunOptions {
   readonly seed: number;
   /** Called after each case. */
   readonly onProgress?: (done: number, total: number, label: string) => void;
+  /** Specs to use instead of {@link OP_SPECS} for some ops (tests of the runner itself). */
+  readonly specs?: Partial<Readonly<Record<OpName, OpSpec>>>;
+  /** Fewest executed cases per (op, backend); default {@link MIN_CASES_PER_OP} (1 when replaying one case id). */
+  readonly floor?: number;
+  /** Command prefix of replay commands; default `pnpm qoq conform`. */
+  readonly replayPrefix?: string;
 }
 
 /** The seed of random case `i` of op number `opIndex` in a run seeded `seed`. */
@@ -74,9 +109,52 @@ function shq(s: string): string {
   return /^[\w.,=/:+-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Default prefix of replay commands. */
+export const REPLAY_PREFIX = "pnpm qoq conform";
+
 /** The command that replays one case on one backend. */
-export function replayCommand(id: string, backend: string): string {
-  return `pnpm qoq conform --op ${shq(id)} --backend ${shq(backend)}`;
+export function replayCommand(id: string, backend: string, prefix: string = REPLAY_PREFIX): string {
+  return `${prefix} --op ${shq(id)} --backend ${shq(backend)}`;
+}
+
+/**
+ * Structural checks of a backend's outputs against the op's signature, before any value is
+ * compared: exactly the signature's output names, each tensor's element count equal to the
+ * product of its shape (extra trailing elements are a write past the output), each shape equal
+ * to the signature's shape under the dims bound by the inputs, and, for a backend that exposes
+ * raw buffers, intact guard bytes. Returns the first problem, or `undefined`.
+ */
+export function checkOutputIntegrity(backend: Backend, c: OpCase, got: NamedTensors): string | undefined {
+  const sig = getSignature(c.op);
+  const names = new Set(sig.outputs.map((o) => o.name));
+  for (const name of Object.keys(got)) if (!names.has(name)) return `unexpected output '${name}' (outputs are ${[...names].join(", ")})`;
+  let dims: Readonly<Record<string, number>> = {};
+  try {
+    dims = bindInputs(sig, c.inputs);
+  } catch {
+    // The reference accepted these inputs, so this does not happen; shapes are still compared with the reference's.
+  }
+  for (const spec of sig.outputs) {
+    const t = got[spec.name];
+    if (t === undefined) continue; // reported as missing by the comparison
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (t.data.length !== count) {
+      return `write past the output: '${spec.name}' holds ${t.data.length} element(s) for shape [${t.shape.join(", ")}] (${count})`;
+    }
+    const want = spec.shape.map((sym) => dims[sym]);
+    if (t.shape.length !== want.length || want.some((d, i) => d !== undefined && d !== t.shape[i])) {
+      return `output '${spec.name}' has shape [${t.shape.join(", ")}], the signature says [${spec.shape.map((sym, i) => `${sym}=${want[i] ?? "?"}`).join(", ")}]`;
+    }
+  }
+  if (isGuardedBackend(backend)) {
+    const bufs = backend.lastOutputBuffers();
+    for (const spec of sig.outputs) if (got[spec.name] !== undefined && !bufs.some((b) => b.name === spec.name)) return `no guarded buffer for output '${spec.name}'`;
+    for (const b of bufs) {
+      const problem = checkGuards(b);
+      if (problem !== undefined) return `write past the output: ${problem}`;
+    }
+  }
+  return undefined;
 }
 
 /** A case scheduled for a run: a value case compared with the reference, or an error case that must be rejected. */
@@ -109,8 +187,8 @@ export function planCases(spec: OpSpec, opIndex: number, runs: number, seed: num
   return out;
 }
 
-async function runValueCase(backend: Backend, c: OpCase, contracts: Readonly<Record<string, Contract>>): Promise<CaseResult> {
-  const replay = replayCommand(c.id, backend.name);
+async function runValueCase(backend: Backend, c: OpCase, contracts: Readonly<Record<string, Contract>>, prefix: string): Promise<CaseResult> {
+  const replay = replayCommand(c.id, backend.name, prefix);
   const support = backend.supports(c.op, c.params);
   if (support !== "supported") return { id: c.id, backend: backend.name, status: "unsupported", message: support.unsupported, replay };
   let want: NamedTensors;
@@ -118,7 +196,7 @@ async function runValueCase(backend: Backend, c: OpCase, contracts: Readonly<Rec
     want = runReference(c.op, c.inputs, c.params);
   } catch (e) {
     // The reference rejects this input (e.g. an fp16 overflow): the backend must reject it too.
-    if (e instanceof QoqError) return runErrorCase(backend, c, `rejected by the reference (${e.message})`);
+    if (e instanceof QoqError) return runErrorCase(backend, c, `rejected by the reference (${e.message})`, prefix);
     throw e;
   }
   let got: NamedTensors;
@@ -127,6 +205,8 @@ async function runValueCase(backend: Backend, c: OpCase, contracts: Readonly<Rec
   } catch (e) {
     return { id: c.id, backend: backend.name, status: "fail", message: `threw on a valid input: ${(e as Error).message}`, replay };
   }
+  const broken = checkOutputIntegrity(backend, c, got);
+  if (broken !== undefined) return { id: c.id, backend: backend.name, status: "fail", message: broken, replay };
   const contract = contracts[backend.name] ?? { kind: "exact" };
   const outputs = Object.keys(want).map((name) => compareTensor(name, want[name]!, got[name], contract));
   const bad = outputs.find((o) => !o.ok);
@@ -135,8 +215,8 @@ async function runValueCase(backend: Backend, c: OpCase, contracts: Readonly<Rec
     : { id: c.id, backend: backend.name, status: "pass", outputs, replay };
 }
 
-async function runErrorCase(backend: Backend, c: OpCase, label: string): Promise<CaseResult> {
-  const replay = replayCommand(c.id, backend.name);
+async function runErrorCase(backend: Backend, c: OpCase, label: string, prefix: string): Promise<CaseResult> {
+  const replay = replayCommand(c.id, backend.name, prefix);
   const support = backend.supports(c.op, c.params);
   if (support !== "supported") return { id: c.id, backend: backend.name, status: "unsupported", message: support.unsupported, replay };
   try {
@@ -160,18 +240,30 @@ export function selectOps(filter?: string): OpName[] {
 export async function runConformance(opts: RunOptions): Promise<OpSummary[]> {
   const ops = selectOps(opts.filter);
   const replayId = opts.filter?.includes("(") ? opts.filter : undefined;
-  const plans = ops.map((op) => ({ op, cases: planCases(OP_SPECS[op], OP_NAMES.indexOf(op), opts.runs, opts.seed, replayId) }));
+  const prefix = opts.replayPrefix ?? REPLAY_PREFIX;
+  const specOf = (op: OpName): OpSpec => opts.specs?.[op] ?? OP_SPECS[op];
+  const plans = ops.map((op) => {
+    // A case generator that throws must fail its op, not crash the run or vanish from it.
+    try {
+      return { op, cases: planCases(specOf(op), OP_NAMES.indexOf(op), opts.runs, opts.seed, replayId) };
+    } catch (e) {
+      return { op, cases: [] as PlannedCase[], broken: `the case generator threw: ${(e as Error).message}` };
+    }
+  });
   const total = plans.reduce((a, p) => a + p.cases.length, 0) * opts.backends.length;
+  const floor = opts.floor ?? (replayId === undefined ? MIN_CASES_PER_OP : 1);
   let done = 0;
   const summaries: OpSummary[] = [];
-  for (const { op, cases } of plans) {
+  for (const plan of plans) {
+    const { op, cases } = plan;
     for (const backend of opts.backends) {
       const results: CaseResult[] = [];
       for (const pc of cases) {
-        results.push(pc.kind === "value" ? await runValueCase(backend, pc.c, OP_SPECS[op].contracts) : await runErrorCase(backend, pc.c, pc.label!));
+        results.push(pc.kind === "value" ? await runValueCase(backend, pc.c, specOf(op).contracts, prefix) : await runErrorCase(backend, pc.c, pc.label!, prefix));
         opts.onProgress?.(++done, total, `${backend.name} ${pc.c.id}`);
       }
-      summaries.push(summarize(op, backend.name, results, replayId === undefined ? MIN_CASES_PER_OP : 1));
+      const s = summarize(op, backend.name, results, floor);
+      summaries.push("broken" in plan ? { ...s, status: "fail", failed: s.failed + 1, note: plan.broken } : s);
     }
   }
   return summaries;
@@ -182,11 +274,24 @@ function summarize(op: OpName, backend: string, results: readonly CaseResult[], 
   const failures = results.filter((r) => r.status === "fail");
   let worstUlp = 0;
   let worstAbs = 0;
-  for (const r of executed) for (const o of r.outputs ?? []) {
-    worstUlp = Math.max(worstUlp, o.maxUlp);
-    worstAbs = Math.max(worstAbs, o.maxAbs);
+  const caseMaxUlp: number[] = [];
+  const caseMaxAbs: number[] = [];
+  const ulpHistogram = ULP_BUCKETS.map(() => 0);
+  for (const r of executed) {
+    if (r.outputs === undefined) continue; // error cases and failures before any comparison
+    let u = 0;
+    let a = 0;
+    for (const o of r.outputs) {
+      u = Math.max(u, o.maxUlp);
+      a = Math.max(a, o.maxAbs);
+    }
+    caseMaxUlp.push(u);
+    caseMaxAbs.push(a);
+    ulpHistogram[ulpBucket(u)]!++;
+    worstUlp = Math.max(worstUlp, u);
+    worstAbs = Math.max(worstAbs, a);
   }
-  const base = { op, backend, executed: executed.length, failed: failures.length, worstUlp, worstAbs, failures: failures.slice(0, 20) };
+  const base = { op, backend, executed: executed.length, failed: failures.length, worstUlp, worstAbs, failures: failures.slice(0, 20), caseMaxUlp, caseMaxAbs, ulpHistogram };
   if (executed.length === 0 && results.length > 0) return { ...base, status: "unsupported", note: results[0]!.message ?? "unsupported" };
   if (executed.length < floor) {
     return { ...base, status: "fail", failed: base.failed + 1, note: `only ${executed.length} case(s) executed, below the floor of ${floor}` };

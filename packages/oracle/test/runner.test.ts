@@ -1,139 +1,46 @@
 import { describe, expect, it } from "vitest";
-import { fromF16Bits, toF16Bits, type Backend, type NamedTensors, type OpName, type ParamValues, type Tensor } from "@qoq/core";
-import { createReferenceBackend, runReference } from "@qoq/reference";
-import { MIN_CASES_PER_OP, runConformance, summaryTable } from "../src/index.js";
-
-/** A backend that runs the reference and then corrupts its answer in one planted way. */
-function planted(name: string, bug: (op: OpName, inputs: NamedTensors, params: ParamValues, out: NamedTensors) => NamedTensors, ops?: OpName[]): Backend {
-  return {
-    name,
-    supports: (op) => (ops === undefined || ops.includes(op) ? "supported" : { unsupported: "not planted here" }),
-    run: (op, inputs, params = {}) => Promise.resolve(bug(op, inputs, params, runReference(op, inputs, params))),
-    dispose: () => Promise.resolve(),
-  };
-}
-
-function copy<T extends Tensor>(t: T): T {
-  return { ...t, data: t.data.slice() } as T;
-}
-
-/** Run one op on a planted backend; return the failing cases. */
-async function failuresOf(backend: Backend, op: OpName) {
-  const [summary] = await runConformance({ backends: [backend], filter: op, runs: 4, seed: 7 });
-  return summary!;
-}
+import { type Backend, type OpSpec } from "@qoq/core";
+import { createReferenceBackend } from "@qoq/reference";
+import { allocGuarded, checkGuards, GUARD_BYTES, MIN_CASES_PER_OP, OP_SPECS, plantedBugs, runConformance, runSelfTest, summaryTable, ULP_BUCKETS } from "../src/index.js";
 
 describe("the runner catches planted bugs, each with a replay command that fails again alone", () => {
-  const bugs: [string, OpName, Backend][] = [
-    [
-      "f16 output one ULP off (wrong rounding mode)",
-      "residual_add",
-      planted("bug-rounding", (_op, _i, _p, out) => {
-        const y = copy(out.y!);
-        const d = y.data as Uint16Array;
-        const i = d.findIndex((b) => (b & 0x7fff) !== 0 && (b & 0x7c00) !== 0x7c00);
-        if (i >= 0) d[i] = d[i]! + 1;
-        return { y };
-      }),
-    ],
-    [
-      "off-by-one clamp at 127",
-      "quant_act_int8",
-      planted("bug-clamp", (_op, _i, _p, out) => {
-        const q = copy(out.q!);
-        const d = q.data as Int8Array;
-        for (let i = 0; i < d.length; i++) if (d[i] === 127) d[i] = 126;
-        return { ...out, q };
-      }),
-    ],
-    [
-      "wrong zero point (z + 1)",
-      "quant_weight_g128",
-      planted("bug-zero", (_op, _i, _p, out) => {
-        const zero = copy(out.zero!);
-        const d = zero.data as Uint8Array;
-        for (let i = 0; i < d.length; i++) if (d[i]! < 15) d[i] = d[i]! + 1;
-        return { ...out, zero };
-      }),
-    ],
-    [
-      "dropping the last K group",
-      "gemm_w4a8_g128",
-      planted("bug-last-group", (op, inputs, params) => {
-        const q = copy(inputs.q!);
-        const zero = copy(inputs.zero!);
-        const [n, k] = q.shape as [number, number];
-        const g = k / zero.shape[1]!;
-        for (let r = 0; r < n; r++) {
-          for (let c = k - g; c < k; c++) (q.data as Uint8Array)[r * k + c] = (zero.data as Uint8Array)[r * zero.shape[1]! + zero.shape[1]! - 1]!;
-        }
-        return runReference(op, { ...inputs, q }, params);
-      }),
-    ],
-    [
-      "a NaN in one lane",
-      "attention_prefill",
-      planted("bug-nan", (_op, _i, _p, out) => {
-        const o = copy(out.o!);
-        (o.data as Uint16Array)[0] = 0x7e00;
-        return { o };
-      }),
-    ],
-    [
-      "a different reduction order (plain left-to-right sum of squares)",
-      "rmsnorm_quant",
-      planted("bug-order", (_op, inputs, params, out) => {
-        const x = inputs.x!;
-        const [m, k] = x.shape as [number, number];
-        const y = copy(out.y!);
-        const gamma = inputs.gamma!.data as Uint16Array;
-        for (let r = 0; r < m; r++) {
-          let ss = 0;
-          for (let c = 0; c < k; c++) {
-            const v = fromF16Bits((x.data as Uint16Array)[r * k + c]!);
-            ss = Math.fround(ss + Math.fround(v * v));
-          }
-          const den = Math.fround(Math.fround(ss / k) + Math.fround(Number(params.eps ?? 1e-5)));
-          const inv = Math.fround(1 / Math.fround(Math.sqrt(den)));
-          for (let c = 0; c < k; c++) {
-            const v = fromF16Bits((x.data as Uint16Array)[r * k + c]!);
-            (y.data as Uint16Array)[r * k + c] = den === 0 ? 0 : toF16Bits(Math.fround(Math.fround(v * inv) * fromF16Bits(gamma[c]!)));
-          }
-        }
-        return { ...out, y };
-      }),
-    ],
-    [
-      "no input validation (accepts bad input)",
-      "gemm_w4a8_chn",
-      planted("bug-no-validation", (_op, inputs, _p, out) => out, undefined),
-    ],
-  ];
-  // The last planted backend must accept bad input silently: give it a run that never throws.
-  const lax = bugs[bugs.length - 1]!;
-  lax[2] = {
-    ...lax[2],
-    run: (op, inputs, params = {}) => {
-      try {
-        return Promise.resolve(runReference(op, inputs, params));
-      } catch {
-        const [m] = inputs.xq?.shape ?? [1];
-        const [n] = inputs.q?.shape ?? [1];
-        return Promise.resolve({ y: { dtype: "f16", shape: [m ?? 1, n ?? 1], data: new Uint16Array((m ?? 1) * (n ?? 1)) } as Tensor });
-      }
-    },
-  };
-
-  it.each(bugs)("%s (%s)", async (_label, op, backend) => {
-    const summary = await failuresOf(backend, op);
-    expect(summary.status).toBe("fail");
-    expect(summary.failures.length).toBeGreaterThan(0);
-    const first = summary.failures[0]!;
-    expect(first.replay).toContain(`--backend ${backend.name}`);
+  it.each(plantedBugs().map((b) => [b.description, b.op, b] as const))("%s (%s)", async (_label, op, bug) => {
+    const [summary] = await runConformance({ backends: [bug.backend], filter: op, runs: 4, seed: 7 });
+    expect(summary!.status).toBe("fail");
+    expect(summary!.failures.length).toBeGreaterThan(0);
+    const first = summary!.failures[0]!;
+    expect(first.replay).toContain(`--backend ${bug.name}`);
     // Replaying the failing case id alone reproduces the failure.
-    const [again] = await runConformance({ backends: [backend], filter: first.id, runs: 0, seed: 0 });
+    const [again] = await runConformance({ backends: [bug.backend], filter: first.id, runs: 0, seed: 0 });
     expect(again!.executed).toBe(1);
     expect(again!.status).toBe("fail");
+  });
+
+  it("the write-past-the-output bugs are caught by the structural checks, not by luck in the values", async () => {
+    const bugs = plantedBugs();
+    const [tensor] = await runConformance({ backends: [bugs.find((b) => b.name === "bug-write-past-tensor")!.backend], filter: "silu_mul_quant", runs: 1, seed: 1 });
+    expect(tensor!.failures[0]!.message).toMatch(/write past the output: 'y' holds \d+ element/);
+    const [guard] = await runConformance({ backends: [bugs.find((b) => b.name === "bug-guard-bytes")!.backend], filter: "quant_kv4", runs: 1, seed: 1 });
+    expect(guard!.failures[0]!.message).toMatch(/guard byte\(s\) overwritten after/);
+  });
+
+  it("guard bytes: intact guards pass, one byte before or after the payload is caught", () => {
+    const b = allocGuarded("y", 10);
+    expect(checkGuards(b)).toBeUndefined();
+    b.bytes[GUARD_BYTES + 13] = b.bytes[GUARD_BYTES + 13]! ^ 1;
+    expect(checkGuards(b)).toMatch(/1 guard byte\(s\) overwritten after 'y', first at \+3/);
+    const c = allocGuarded("z", 4);
+    c.bytes[GUARD_BYTES - 1] = 0;
+    expect(checkGuards(c)).toMatch(/before 'z'/);
+  });
+
+  it("runSelfTest catches every planted bug on the fixed edge and error cases alone (no luck in random draws)", async () => {
+    const results = await runSelfTest({ runs: 0 });
+    expect(results.map((r) => r.name)).toEqual(plantedBugs().map((b) => b.name));
+    for (const r of results) {
+      expect(r.caught).toBe(true);
+      expect(r.replay).toMatch(new RegExp(`^pnpm qoq conform --self-test --op .* --backend ${r.name}$`));
+    }
   });
 
   it("the reference passes against itself, and the table shows every op", async () => {
@@ -152,5 +59,43 @@ describe("the runner catches planted bugs, each with a replay command that fails
   it("a replay id that matches no case executes nothing and fails the floor", async () => {
     const [s] = await runConformance({ backends: [createReferenceBackend()], filter: "residual_add(m=999,seed=1)", runs: 0, seed: 0 });
     expect(s!.status).toBe("fail");
+  });
+
+  it("summaries carry per-case error lists and a ULP histogram over the value cases", async () => {
+    const [s] = await runConformance({ backends: [createReferenceBackend()], filter: "residual_add", runs: 3, seed: 2 });
+    expect(s!.caseMaxUlp.length).toBe(s!.caseMaxAbs.length);
+    expect(s!.caseMaxUlp.length).toBeGreaterThanOrEqual(3);
+    expect(s!.ulpHistogram.length).toBe(ULP_BUCKETS.length);
+    expect(s!.ulpHistogram[0]).toBe(s!.caseMaxUlp.length); // the reference against itself: all exact
+  });
+});
+
+describe("the floor: a suite that executed fewer cases than its floor fails", () => {
+  const base = OP_SPECS.residual_add;
+  const reference = createReferenceBackend();
+
+  it("a broken case generator (no edge, random or error cases) fails the op instead of passing empty", async () => {
+    const empty: OpSpec = { ...base, edgeCases: () => [], randomCase: () => { throw new Error("unreachable with runs: 0"); }, errorCases: () => [] };
+    const [s] = await runConformance({ backends: [reference], filter: "residual_add", runs: 0, seed: 1, specs: { residual_add: empty } });
+    expect(s!.executed).toBe(0);
+    expect(s!.status).toBe("fail");
+    expect(s!.note).toMatch(/only 0 case\(s\) executed, below the floor of 3/);
+  });
+
+  it("a case generator that throws fails its op and the run carries on", async () => {
+    const throwing: OpSpec = { ...base, randomCase: () => { throw new RangeError("generator bug"); } };
+    const summaries = await runConformance({ backends: [reference], filter: "residual_add", runs: 2, seed: 1, specs: { residual_add: throwing } });
+    expect(summaries[0]!.status).toBe("fail");
+    expect(summaries[0]!.note).toMatch(/case generator threw: generator bug/);
+  });
+
+  it("fewer cases than the floor fails; meeting it passes", async () => {
+    const one: OpSpec = { ...base, edgeCases: () => base.edgeCases().slice(0, 1), errorCases: () => [] };
+    const [low] = await runConformance({ backends: [reference], filter: "residual_add", runs: 1, seed: 1, specs: { residual_add: one } });
+    expect(low!.executed).toBe(2);
+    expect(low!.status).toBe("fail");
+    const [ok] = await runConformance({ backends: [reference], filter: "residual_add", runs: 1, seed: 1, specs: { residual_add: one }, floor: 2 });
+    expect(ok!.status).toBe("pass");
+    expect(MIN_CASES_PER_OP).toBeGreaterThanOrEqual(3);
   });
 });

@@ -3,7 +3,10 @@
  * @module
  */
 import type { Command } from "../command.js";
+import { benchCommand } from "./bench.js";
 import { conformCommand } from "./conform.js";
+import { evalCommand } from "./eval.js";
+import { generateCommand } from "./generate.js";
 import { goldenCommand } from "./golden.js";
 import { opCommand } from "./op.js";
 
@@ -12,4 +15,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   op: opCommand,
   golden: goldenCommand,
   conform: conformCommand,
+  bench: benchCommand,
+  generate: generateCommand,
+  eval: evalCommand,
 };

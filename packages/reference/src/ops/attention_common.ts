@@ -12,7 +12,7 @@
  * and a butterfly) with no online-softmax rescaling, whose rounding depends on the tile size.
  * @module
  */
-import { expCanon, ShapeError, sumR32, toF16Bits } from "@qoq/core";
+import { dotR32, expCanon, ShapeError, sumR32, toF16Bits } from "@qoq/core";
 
 /**
  * Check the grouped-query head counts (`HKV ≥ 1` divides `HQ`) and the head dimension (`D ≥ 1`);
@@ -31,24 +31,30 @@ export function scoreScale(d: number): number {
   return Math.fround(1 / Math.fround(Math.sqrt(d)));
 }
 
-/** One score `f32(Σ_R32 f32(q_d · k_d) · sc)` over `d` channels; `qAt`/`kAt` give channel values. */
-export function attentionScore(d: number, qAt: (c: number) => number, kAt: (c: number) => number, sc: number): number {
-  return Math.fround(sumR32(d, (c) => Math.fround(qAt(c) * kAt(c))) * sc);
-}
-
 /**
- * Softmax over `n` scores (keys 0 … n−1) and the weighted sum of values: writes
- * `o_c = f16(f32(Σ_R32 f32(e_j · v(j, c)) / l))` for c < d as binary16 bits into `out` at
- * `offset`. `n ≥ 1`.
+ * Attention of one query row over `n` keys (j = 0 … n−1, in that order):
+ * `s_j = f32(Σ_R32 f32(q_c · k_jc) · sc)`, then the canonical softmax-weighted sum of the values,
+ * written as binary16 bits to `out[outOff … outOff+d)`. Key j, channel c is
+ * `keys[kOff + j·kStride + c]`, value j, channel c is `values[vOff + j·vStride + c]`; all values
+ * are binary32 values held in doubles. `n ≥ 1`.
  */
-export function softmaxWeightedSum(
-  scores: Float64Array,
+export function attendRow(
+  q: Float64Array,
+  qOff: number,
+  keys: Float64Array,
+  kOff: number,
+  kStride: number,
+  values: Float64Array,
+  vOff: number,
+  vStride: number,
   n: number,
-  value: (j: number, c: number) => number,
   d: number,
+  sc: number,
   out: Uint16Array,
-  offset: number,
+  outOff: number,
 ): void {
+  const scores = new Float64Array(n);
+  for (let j = 0; j < n; j++) scores[j] = Math.fround(dotR32(d, q, qOff, 1, keys, kOff + j * kStride, 1) * sc);
   let m = -Infinity;
   for (let j = 0; j < n; j++) if (scores[j]! > m) m = scores[j]!;
   const e = new Float64Array(n);
@@ -57,7 +63,7 @@ export function softmaxWeightedSum(
   const l = sumR32(n, (j) => e[j]!);
   for (let c = 0; c < d; c++) {
     // One division per output element (not a multiply by 1/l), so the normalization rounds once.
-    const num = sumR32(n, (j) => Math.fround(e[j]! * value(j, c)));
-    out[offset + c] = toF16Bits(Math.fround(num / l)); // toF16Bits is the final f16() rounding
+    const num = dotR32(n, e, 0, 1, values, vOff + c, vStride);
+    out[outOff + c] = toF16Bits(Math.fround(num / l)); // toF16Bits is the final f16() rounding
   }
 }

@@ -17,7 +17,8 @@
  */
 import { assertFinite, fromF16Bits, NonFiniteError, RangeViolationError, ShapeError, zeros, type NamedTensors } from "@qoq/core";
 import type { ReferenceImpl } from "../impl.js";
-import { attentionScore, checkAttentionHeads, scoreScale, softmaxWeightedSum } from "./attention_common.js";
+import { attendRow, checkAttentionHeads, scoreScale } from "./attention_common.js";
+import { f16Values } from "./quant_act_int8.js";
 import { dequantKv4Value } from "./dequant_kv4.js";
 
 /** Tokens per KV4 page. */
@@ -29,7 +30,6 @@ export const attentionKv4Decode: ReferenceImpl = (inputs, _params, dims): NamedT
   if (s !== KV4_PAGE_SIZE) throw new ShapeError(`attention_kv4_decode: 'k_cache'/'v_cache' have S = ${s} slots per page, expected ${KV4_PAGE_SIZE}`);
   const group = checkAttentionHeads("attention_kv4_decode", hq, hkv, d);
   for (const name of ["q", "k", "v"]) assertFinite(name, inputs[name]!);
-  const qb = inputs.q!.data as Uint16Array;
   const kb = inputs.k!.data as Uint16Array;
   const vb = inputs.v!.data as Uint16Array;
   const table = inputs.block_table!.data as Int32Array;
@@ -70,25 +70,31 @@ export const attentionKv4Decode: ReferenceImpl = (inputs, _params, dims): NamedT
 
   const sc = scoreScale(d);
   const o = zeros("f16", [nSeq, hq, d]);
+  const qv = f16Values(inputs.q!);
   for (let b = 0; b < nSeq; b++) {
     const len = ctxLen[b]!;
-    const scores = new Float64Array(len + 1);
-    for (let h = 0; h < hq; h++) {
-      const g = Math.floor(h / group);
-      const qo = (b * hq + h) * d;
+    for (let g = 0; g < hkv; g++) {
+      // Keys and values of this sequence and KV head, in key order: past token j < L dequantized with
+      // its own scale and min (dequant_kv4's formula), then the new token (key index L) unquantized.
+      const keys = new Float64Array((len + 1) * d);
+      const values = new Float64Array((len + 1) * d);
+      for (let j = 0; j < len; j++) {
+        const row = rowOf(pageOf(b, j), g, j & 63);
+        for (const [c, dst] of [[cache.k, keys], [cache.v, values]] as const) {
+          const scale = fromF16Bits(c.scale[row]!);
+          const min = fromF16Bits(c.min[row]!);
+          for (let ch = 0; ch < d; ch++) dst[j * d + ch] = dequantKv4Value(c.codes[row * d + ch]!, scale, min);
+        }
+      }
       const newKv = (b * hkv + g) * d; // the new token's own k/v row
-      const rowAt = (j: number): number => rowOf(pageOf(b, j), g, j & 63);
-      // Past token j < L: dequantized with its own scale and min (dequant_kv4's formula).
-      const past = (c: typeof cache.k, j: number, ch: number): number => {
-        const row = rowAt(j);
-        return dequantKv4Value(c.codes[row * d + ch]!, fromF16Bits(c.scale[row]!), fromF16Bits(c.min[row]!));
-      };
-      const qAt = (ch: number): number => fromF16Bits(qb[qo + ch]!);
-      for (let j = 0; j < len; j++) scores[j] = attentionScore(d, qAt, (ch) => past(cache.k, j, ch), sc);
-      // The new token (key index L) uses its unquantized binary16 key and value.
-      scores[len] = attentionScore(d, qAt, (ch) => fromF16Bits(kb[newKv + ch]!), sc);
-      const value = (j: number, ch: number): number => (j < len ? past(cache.v, j, ch) : fromF16Bits(vb[newKv + ch]!));
-      softmaxWeightedSum(scores, len + 1, value, d, o.data, qo);
+      for (let ch = 0; ch < d; ch++) {
+        keys[len * d + ch] = fromF16Bits(kb[newKv + ch]!);
+        values[len * d + ch] = fromF16Bits(vb[newKv + ch]!);
+      }
+      for (let h = g * group; h < (g + 1) * group; h++) {
+        const qo = (b * hq + h) * d;
+        attendRow(qv, qo, keys, 0, d, values, 0, d, len + 1, d, sc, o.data, qo);
+      }
     }
   }
   return { o };

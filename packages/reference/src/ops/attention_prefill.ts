@@ -11,9 +11,10 @@
  * differently for every tile size. Products `q_d · k_jd` of binary16 values are exact in binary32.
  * @module
  */
-import { assertFinite, fromF16Bits, zeros, type NamedTensors } from "@qoq/core";
+import { assertFinite, zeros, type NamedTensors } from "@qoq/core";
 import type { ReferenceImpl } from "../impl.js";
-import { attentionScore, checkAttentionHeads, scoreScale, softmaxWeightedSum } from "./attention_common.js";
+import { attendRow, checkAttentionHeads, scoreScale } from "./attention_common.js";
+import { f16Values } from "./quant_act_int8.js";
 
 /** Reference `attention_prefill`: inputs `q`, `k`, `v`; output `o`. */
 export const attentionPrefill: ReferenceImpl = (inputs, _params, dims): NamedTensors => {
@@ -22,23 +23,17 @@ export const attentionPrefill: ReferenceImpl = (inputs, _params, dims): NamedTen
   assertFinite("q", inputs.q!);
   assertFinite("k", inputs.k!);
   assertFinite("v", inputs.v!);
-  const qb = inputs.q!.data as Uint16Array;
-  const kb = inputs.k!.data as Uint16Array;
-  const vb = inputs.v!.data as Uint16Array;
+  const qv = f16Values(inputs.q!);
+  const kv = f16Values(inputs.k!);
+  const vv = f16Values(inputs.v!);
   const sc = scoreScale(d);
   const o = zeros("f16", [t, hq, d]);
-  const scores = new Float64Array(t);
   for (let tok = 0; tok < t; tok++) {
     for (let h = 0; h < hq; h++) {
       const g = Math.floor(h / group);
       const qo = (tok * hq + h) * d;
-      const kvAt = (j: number): number => (j * hkv + g) * d; // offset of key/value token j, KV head g
-      // Causal: query t sees keys 0 … t only.
-      for (let j = 0; j <= tok; j++) {
-        const ko = kvAt(j);
-        scores[j] = attentionScore(d, (c) => fromF16Bits(qb[qo + c]!), (c) => fromF16Bits(kb[ko + c]!), sc);
-      }
-      softmaxWeightedSum(scores, tok + 1, (j, c) => fromF16Bits(vb[kvAt(j) + c]!), d, o.data, qo);
+      // Causal: query t sees keys 0 … t only; key/value token j of KV head g starts at (j·HKV + g)·D.
+      attendRow(qv, qo, kv, g * d, hkv * d, vv, g * d, hkv * d, tok + 1, d, sc, o.data, qo);
     }
   }
   return { o };

@@ -1,0 +1,51 @@
+/**
+ * Loading the WGSL kernels of `kernels/wgsl/` at run time. Each module is the prelude
+ * (`common.wgsl`), the INT8 dot-product helpers (`dot_builtin.wgsl` with the
+ * `packed_4x8_integer_dot_product` language feature, `dot_fallback.wgsl` without), the op's
+ * includes and the op's kernel.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { IoError } from "@qoq/core";
+
+/**
+ * Directory of the WGSL sources: `QOQ_WGSL_DIR` if set, else `kernels/wgsl` of the repository
+ * this package lives in (found from this module's own path, so it works from `src/`, `dist/` and
+ * from any package that imports the compiled backend).
+ */
+export function wgslDir(): string {
+  const env = typeof process !== "undefined" ? process.env.QOQ_WGSL_DIR : undefined;
+  if (env !== undefined && env !== "") return env;
+  return fileURLToPath(new URL("../../../kernels/wgsl/", import.meta.url));
+}
+
+const cache = new Map<string, string>();
+
+/** The text of one WGSL file of {@link wgslDir}; a missing file is an `IoError`. */
+export function readWgsl(file: string, dir: string = wgslDir()): string {
+  const path = join(dir, file);
+  let text = cache.get(path);
+  if (text === undefined) {
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (e) {
+      throw new IoError(`webgpu: cannot read WGSL kernel ${path}: ${(e as Error).message}`);
+    }
+    cache.set(path, text);
+  }
+  return text;
+}
+
+/** The full WGSL module of a kernel: prelude, dot-product helpers, includes, kernel. */
+export function moduleSource(kernel: string, includes: readonly string[], dot4: boolean, dir: string = wgslDir()): string {
+  const parts = [
+    dot4 ? "requires packed_4x8_integer_dot_product;\n" : "",
+    readWgsl("common.wgsl", dir),
+    readWgsl(dot4 ? "dot_builtin.wgsl" : "dot_fallback.wgsl", dir),
+    ...includes.map((f) => readWgsl(f, dir)),
+    readWgsl(kernel, dir),
+  ];
+  return parts.join("\n");
+}

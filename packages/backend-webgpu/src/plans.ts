@@ -1,0 +1,265 @@
+/**
+ * How each op runs on the GPU: which WGSL kernel, how the logical input tensors are laid out in
+ * storage buffers (the backend's own packed formats; the logical tensors stay the reference's),
+ * the kernel's scalar parameters and the dispatch grid. Every output is one u32 word per element
+ * (binary16 bits, sign-extended integers or binary32 bits) between guard regions.
+ * @module
+ */
+import { UnsupportedError, type Dims, type DType, type NamedTensors, type OpName, type ResolvedParams, type Tensor } from "@qoq/core";
+
+/** Everything the backend needs to dispatch one op. */
+export interface KernelPlan {
+  /** Kernel file in `kernels/wgsl/`. */
+  readonly kernel: string;
+  /** Extra WGSL files included before the kernel. */
+  readonly includes: readonly string[];
+  /** Input buffers, bound at bindings 1 … n in order. */
+  readonly inputs: readonly Uint32Array[];
+  /** Output tensors, bound after the inputs in order. */
+  readonly outputs: readonly { readonly name: string; readonly dtype: DType; readonly shape: readonly number[] }[];
+  /** Scalar parameters n0 … n6 of the `Params` uniform. */
+  readonly params: readonly number[];
+  /** Workgroups in x and y. */
+  readonly grid: readonly [number, number];
+  /** Words of a scratch buffer bound after the outputs (not read back), if the kernel needs one. */
+  readonly scratch?: number;
+}
+
+/** Largest workgroup count per grid dimension (WebGPU's default limit). */
+export const MAX_GROUPS = 65535;
+
+/** A 2-D grid of `groups` workgroups (kernels index them as `wid.x + wid.y · nw.x`). */
+export function grid1d(groups: number): [number, number] {
+  if (groups <= 0) return [0, 0];
+  const x = Math.min(groups, MAX_GROUPS);
+  const y = Math.ceil(groups / x);
+  if (y > MAX_GROUPS) throw new UnsupportedError(`webgpu: ${groups} workgroups exceed the ${MAX_GROUPS}² grid`);
+  return [x, y];
+}
+
+/** The raw bytes of a tensor as u32 words (zero-padded to a whole word, at least one word). */
+export function words(t: Tensor): Uint32Array {
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  const out = new Uint32Array(Math.max(1, Math.ceil(bytes.length / 4)));
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+/** INT8/UINT8 rows of `k` bytes repacked with a row stride of `⌈k/4⌉` words, zero-padded. */
+export function rowWords(data: Int8Array | Uint8Array, rows: number, k: number): { words: Uint32Array; kw: number } {
+  const kw = Math.ceil(k / 4);
+  const out = new Uint32Array(Math.max(1, rows * kw));
+  const bytes = new Uint8Array(out.buffer);
+  const src = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  for (let r = 0; r < rows; r++) bytes.set(src.subarray(r * k, (r + 1) * k), r * kw * 4);
+  return { words: out, kw };
+}
+
+const ROW_WG = (rows: number) => grid1d(rows);
+const ELEM_WG = (n: number) => grid1d(Math.ceil(n / 64));
+
+/** The plan of `op` for validated inputs, or `undefined` when the op has no kernel. */
+export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams, dims: Dims): KernelPlan | undefined {
+  const I = inputs;
+  switch (op) {
+    case "residual_add": {
+      const n = dims.M! * dims.K!;
+      return { kernel: "residual_add.wgsl", includes: [], inputs: [words(I.a!), words(I.b!)], outputs: [{ name: "y", dtype: "f16", shape: [dims.M!, dims.K!] }], params: [n], grid: ELEM_WG(n) };
+    }
+    case "quant_act_int8": {
+      const [m, k] = [dims.M!, dims.K!];
+      return {
+        kernel: "quant_act_int8.wgsl",
+        includes: [],
+        inputs: [words(I.x!)],
+        outputs: [
+          { name: "q", dtype: "i8", shape: [m, k] },
+          { name: "scale", dtype: "f16", shape: [m] },
+          { name: "qsum", dtype: "i32", shape: [m] },
+        ],
+        params: [m, k],
+        grid: ROW_WG(m),
+      };
+    }
+    case "rmsnorm_quant":
+    case "silu_mul_quant": {
+      const [m, k] = [dims.M!, dims.K!];
+      const ins = op === "rmsnorm_quant" ? [words(I.x!), words(I.gamma!)] : [words(I.gate!), words(I.up!)];
+      const eps = new Uint32Array(new Float32Array([op === "rmsnorm_quant" ? (params.eps as number) : 0]).buffer)[0]!;
+      return {
+        kernel: `${op}.wgsl`,
+        includes: ["act_quant_tail.wgsl"],
+        inputs: ins,
+        outputs: [
+          { name: "y", dtype: "f16", shape: [m, k] },
+          { name: "q", dtype: "i8", shape: [m, k] },
+          { name: "scale", dtype: "f16", shape: [m] },
+          { name: "qsum", dtype: "i32", shape: [m] },
+        ],
+        params: [m, k, eps],
+        grid: ROW_WG(m),
+      };
+    }
+    case "gemm_w8a8":
+    case "gemm_w4a8_chn":
+    case "gemm_w4a8_g128": {
+      const [m, n, k] = [dims.M!, dims.N!, dims.K!];
+      if (m > MAX_GROUPS) throw new UnsupportedError(`webgpu ${op}: M = ${m} exceeds ${MAX_GROUPS} rows per dispatch`);
+      const x = rowWords(I.xq!.data as Int8Array, m, k);
+      const w = rowWords(I.q!.data as Int8Array | Uint8Array, n, k);
+      const out = [{ name: "y", dtype: "f16" as const, shape: [m, n] }];
+      const grid: [number, number] = [Math.ceil(n / 64), m];
+      if (op === "gemm_w8a8") return { kernel: "gemm_w8a8.wgsl", includes: ["epilogue.wgsl"], inputs: [x.words, words(I.xscale!), w.words, words(I.scale!)], outputs: out, params: [m, n, x.kw], grid };
+      if (op === "gemm_w4a8_chn") {
+        return { kernel: "gemm_w4a8_chn.wgsl", includes: ["epilogue.wgsl"], inputs: [x.words, words(I.xscale!), words(I.xqsum!), w.words, words(I.zero!), words(I.scale!)], outputs: out, params: [m, n, x.kw], grid };
+      }
+      const g = dims.G!;
+      const zs = new Uint32Array(Math.max(1, n * g));
+      const z = I.zero!.data as Uint8Array;
+      const s2 = I.s2!.data as Uint8Array;
+      for (let i = 0; i < n * g; i++) zs[i] = z[i]! | (s2[i]! << 8);
+      return { kernel: "gemm_w4a8_g128.wgsl", includes: ["epilogue.wgsl"], inputs: [x.words, words(I.xscale!), w.words, zs, words(I.s1!)], outputs: out, params: [m, n, x.kw, k, g === 0 ? 1 : k / g, Math.max(g, 1)], grid };
+    }
+    case "quant_kv4": {
+      const [t, h, d] = [dims.T!, dims.H!, dims.D!];
+      return {
+        kernel: "quant_kv4.wgsl",
+        includes: [],
+        inputs: [words(I.v!)],
+        outputs: [
+          { name: "q", dtype: "u8", shape: [t, h, d] },
+          { name: "scale", dtype: "f16", shape: [t, h] },
+          { name: "min", dtype: "f16", shape: [t, h] },
+        ],
+        params: [d === 0 ? 0 : t * h, d],
+        grid: ROW_WG(d === 0 ? 0 : t * h),
+      };
+    }
+    case "dequant_kv4": {
+      const [t, h, d] = [dims.T!, dims.H!, dims.D!];
+      const n = t * h * d;
+      return { kernel: "dequant_kv4.wgsl", includes: [], inputs: [words(I.q!), words(I.scale!), words(I.min!)], outputs: [{ name: "v", dtype: "f32", shape: [t, h, d] }], params: [n, Math.max(d, 1)], grid: ELEM_WG(n) };
+    }
+    case "rope": {
+      const [t, h, d] = [dims.T!, dims.H!, dims.D!];
+      const pairs = (t * h * d) / 2;
+      return {
+        kernel: "rope.wgsl",
+        includes: [],
+        inputs: [words(I.x!), words(I.pos!), words(I.cos!), words(I.sin!)],
+        outputs: [{ name: "y", dtype: "f16", shape: [t, h, d] }],
+        params: [pairs, h, d, params.style === "interleaved" ? 1 : 0],
+        grid: ELEM_WG(pairs),
+      };
+    }
+    case "dequant_weight_g128": {
+      const [n, k, g] = [dims.N!, dims.K!, dims.G!];
+      const e = n * k;
+      return {
+        kernel: "dequant_weight_g128.wgsl",
+        includes: [],
+        inputs: [words(I.q!), words(I.zero!), words(I.s2!), words(I.s1!)],
+        outputs: [
+          { name: "w8", dtype: "i8", shape: [n, k] },
+          { name: "w", dtype: "f32", shape: [n, k] },
+        ],
+        params: [e, Math.max(k, 1), g === 0 ? 1 : k / g, g],
+        grid: ELEM_WG(e),
+      };
+    }
+    case "dequant_weight_chn": {
+      const [n, k] = [dims.N!, dims.K!];
+      return { kernel: "dequant_weight_chn.wgsl", includes: [], inputs: [words(I.q!), words(I.zero!), words(I.scale!)], outputs: [{ name: "w", dtype: "f32", shape: [n, k] }], params: [n * k, Math.max(k, 1)], grid: ELEM_WG(n * k) };
+    }
+    case "quant_weight_int8": {
+      const [n, k] = [dims.N!, dims.K!];
+      return {
+        kernel: "quant_weight_int8.wgsl",
+        includes: [],
+        inputs: [words(I.w!)],
+        outputs: [
+          { name: "q", dtype: "i8", shape: [n, k] },
+          { name: "scale", dtype: "f16", shape: [n] },
+        ],
+        params: [n, k],
+        grid: ROW_WG(n),
+      };
+    }
+    case "quant_weight_g128": {
+      const [n, k] = [dims.N!, dims.K!];
+      const gs = params.group as number;
+      const g = k / gs;
+      return {
+        kernel: "quant_weight_g128.wgsl",
+        includes: [],
+        inputs: [words(I.w!)],
+        outputs: [
+          { name: "q", dtype: "u8", shape: [n, k] },
+          { name: "zero", dtype: "u8", shape: [n, g] },
+          { name: "s2", dtype: "u8", shape: [n, g] },
+          { name: "s1", dtype: "f16", shape: [n] },
+        ],
+        params: [n, k, gs, g],
+        grid: ROW_WG(n),
+      };
+    }
+    case "quant_weight_chn": {
+      const [n, k] = [dims.N!, dims.K!];
+      const ratio = I.ratio;
+      return {
+        kernel: "quant_weight_chn.wgsl",
+        includes: [],
+        inputs: [words(I.w!), ratio ? words(ratio) : new Uint32Array(1)],
+        outputs: [
+          { name: "q", dtype: "u8", shape: [n, k] },
+          { name: "zero", dtype: "u8", shape: [n] },
+          { name: "scale", dtype: "f16", shape: [n] },
+        ],
+        params: [n, k, ratio ? 1 : 0],
+        grid: ROW_WG(n),
+      };
+    }
+    case "attention_prefill": {
+      const [t, hq, hkv, d] = [dims.T!, dims.HQ!, dims.HKV!, dims.D!];
+      return {
+        kernel: "attention_prefill.wgsl",
+        includes: ["attention_core.wgsl"],
+        inputs: [words(I.q!), words(I.k!), words(I.v!)],
+        outputs: [{ name: "o", dtype: "f16", shape: [t, hq, d] }],
+        params: [t, hq, hkv, d],
+        grid: ROW_WG(t * hq),
+        scratch: t * hq * t,
+      };
+    }
+    case "attention_kv4_decode": {
+      const [b, hq, hkv, d, nb] = [dims.B!, dims.HQ!, dims.HKV!, dims.D!, dims.NB!];
+      const ctx = I.ctx_len!.data as Int32Array;
+      const maxLen = ctx.reduce((a, x) => Math.max(a, x), 0) + 1;
+      return {
+        kernel: "attention_kv4_decode.wgsl",
+        includes: ["attention_core.wgsl"],
+        inputs: ["q", "k", "v", "k_cache", "k_scale", "k_min", "v_cache", "v_scale", "v_min", "block_table", "ctx_len"].map((n) => words(I[n]!)),
+        outputs: [{ name: "o", dtype: "f16", shape: [b, hq, d] }],
+        params: [b, hq, hkv, d, nb, maxLen],
+        grid: ROW_WG(b * hq),
+        scratch: b * hq * maxLen,
+      };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Why an op has no WebGPU kernel, or `undefined` when it has one. */
+export function unsupportedReason(op: OpName): string | undefined {
+  switch (op) {
+    case "smooth_attention":
+    case "hadamard_rotate":
+    case "smooth_linear":
+    case "reorder_channels":
+    case "clip_search":
+      return "webgpu: offline float64 weight transform, run once on the host; WGSL has no binary64";
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The conformance suite of `@qoq/oracle` on the WebGPU backend: every supported op must match
+ * the reference bit for bit (contract `exact`), error inputs must be rejected with typed errors,
+ * and the runner re-checks the guard bytes of every output buffer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OP_NAMES, type OpName } from "@qoq/core";
+// @qoq/oracle is not a declared dependency of this package (its lockfile entry lacks it), so the
+// runner is taken from the workspace sources; vitest transpiles them.
+import { runConformance, type OpSummary } from "@qoq/oracle";
+import type { WebGpuBackend } from "../src/index.js";
+import { RUNS, SEED, startBackend } from "./setup.js";
+
+let backend: WebGpuBackend;
+let fallback: WebGpuBackend;
+
+beforeAll(async () => {
+  backend = await startBackend();
+  fallback = await startBackend({ dot4: false });
+});
+afterAll(async () => {
+  await backend?.dispose();
+  await fallback?.dispose();
+});
+
+const SUPPORTED: OpName[] = OP_NAMES.filter((op) => !["smooth_attention", "hadamard_rotate", "smooth_linear", "reorder_channels", "clip_search"].includes(op));
+
+function explain(s: OpSummary): string {
+  return [s.note ?? "", ...s.failures.map((f) => `${f.id}: ${f.message}\n  replay: ${f.replay}`)].join("\n");
+}
+
+describe("webgpu conformance (exact)", () => {
+  it("reports the adapter and the features the kernels use", () => {
+    expect(backend.info.adapter.description.length).toBeGreaterThan(0);
+    // The kernels never need shader-f16; dot4I8Packed is used when the language feature exists.
+    expect(backend.info.dot4).toBe(backend.info.wgslLanguageFeatures.includes("packed_4x8_integer_dot_product"));
+    expect(fallback.info.dot4).toBe(false);
+  });
+
+  for (const op of SUPPORTED) {
+    it(`${op} matches the reference bit for bit`, async () => {
+      const res = await runConformance({ backends: [backend], filter: op, runs: RUNS, seed: SEED });
+      const mine = res.filter((s) => s.op === op);
+      expect(mine).toHaveLength(1);
+      const s = mine[0]!;
+      expect(s.status, explain(s)).toBe("pass");
+      expect(s.executed).toBeGreaterThanOrEqual(RUNS);
+      expect(s.worstUlp).toBe(0);
+    });
+  }
+
+  for (const op of ["gemm_w4a8_g128", "gemm_w4a8_chn", "gemm_w8a8"] as const) {
+    it(`${op} without dot4I8Packed (portable fallback) matches too`, async () => {
+      const [s] = await runConformance({ backends: [fallback], filter: op, runs: RUNS, seed: SEED + 1 });
+      expect(s!.status, explain(s!)).toBe("pass");
+    });
+  }
+
+  it("answers unsupported, with a reason, for the offline float64 transforms", () => {
+    for (const op of OP_NAMES.filter((o) => !SUPPORTED.includes(o))) {
+      const s = backend.supports(op, {});
+      expect(s).not.toBe("supported");
+      expect(typeof (s as { unsupported: string }).unsupported).toBe("string");
+    }
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * The real llama2.c model stories260K: greedy generation reproduces llama2.c's published sample,
+ * perplexity matches the independent number in SOURCES.md, FP16 stays close to FP32.
+ */
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createFp16Model, createFp32Model, generate, loadLlama2cBin, loadTokenizer, perplexity, type LlamaWeights, type Tokenizer } from "../src/index.js";
+import { dataFile } from "./data.js";
+
+let w: LlamaWeights;
+let tok: Tokenizer;
+let text: string;
+beforeAll(() => {
+  w = loadLlama2cBin(dataFile("stories260K.bin"));
+  tok = loadTokenizer(dataFile("tok512.bin"), w.config.vocabSize);
+  text = readFileSync(dataFile("tinystories_val.txt"), "utf8");
+});
+
+describe("stories260K FP32", () => {
+  it("loads with the header SOURCES.md documents", () => {
+    expect(w.config).toMatchObject({ dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512, ropeStyle: "interleaved", tiedEmbeddings: true });
+    expect(w.classifier).toBe(w.tokenEmbedding);
+  });
+
+  it("greedy generation from BOS reproduces llama2.c's published sample (doc/stories260K.md), stably", async () => {
+    const model = createFp32Model(w);
+    const a = await generate(model, { prompt: [1], maxTokens: 256, temperature: 0 });
+    const textA = tok.decode(a.tokens);
+    // Published prefix of llama2.c doc/stories260K.md (temperature 0, 256 steps):
+    expect(textA.startsWith("Once upon a time, there was a little girl named Lily. She loved to play outside in the park.")).toBe(true);
+    expect(a.tokens.length).toBe(256);
+    expect(a.stop).toBe("max_tokens");
+    // SOURCES.md: the independent run.c re-implementation's output is 566 bytes long; run.c ends
+    // its output with one "\n" after the generated pieces.
+    expect(Buffer.byteLength(textA + "\n", "utf8")).toBe(566);
+    const b = await generate(createFp32Model(w), { prompt: [1], maxTokens: 256, temperature: 0 });
+    expect(b.tokens).toEqual(a.tokens);
+  });
+
+  it("FP16 perplexity is within 1% of FP32 (first 4,000 characters)", async () => {
+    const r32 = await perplexity(createFp32Model(w), tok, text, { maxChars: 4_000 });
+    const r16 = await perplexity(createFp16Model(w), tok, text, { maxChars: 4_000 });
+    expect(r16.tokens).toBe(r32.tokens);
+    expect(Math.abs(r16.ppl / r32.ppl - 1)).toBeLessThan(0.01);
+    expect(r16.nll).not.toBe(r32.nll); // FP16 really rounds something
+  });
+
+  it("long documents are split into windows of seqLen + 1 tokens with fresh sessions", async () => {
+    // A model with a tiny context: the same weights with seqLen 16 → windows of 17 tokens.
+    const short = createFp32Model({ ...w, config: { ...w.config, seqLen: 16 } });
+    const doc = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park.";
+    const n = 1 + tok.encode(doc).length;
+    const r = await perplexity(short, tok, `${doc}\n\n  \n\n`, {});
+    expect(r.documents).toBe(1);
+    expect(r.windows).toBe(Math.ceil(n / 17) - (n % 17 === 1 ? 1 : 0));
+    expect(r.tokens).toBe(n - Math.ceil(n / 17));
+  });
+});
