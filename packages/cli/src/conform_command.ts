@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Backend } from "@qoq/core";
+import { modelTable, runModelChecks, type ModelCheckOutcome, type ModelUnderCheck } from "./model_checks.js";
 import { buildConformReport, plantedBugs, renderOpsDoc, runConformance, runSelfTest, SELF_TEST_REPLAY_PREFIX, summaryTable, verifyGoldens, writeHtmlReport, type OpSummary } from "@qoq/oracle";
 import { openBackend } from "./backends.js";
 import { currentCommit } from "./env_info.js";
@@ -30,6 +31,8 @@ export interface ConformOptions {
   opsDoc?: string;
   /** Golden directory to verify (skipped when replaying one case). */
   goldenDir?: string;
+  /** Models for the model-level checks (`[]` skips them; they are also skipped when `op` filters). */
+  models?: ModelUnderCheck[];
 }
 
 /** Options of `qoq conform --self-test`. */
@@ -83,8 +86,13 @@ export async function conform(opts: ConformOptions): Promise<number> {
     return 1;
   }
   let summaries: OpSummary[];
+  let modelOutcome: ModelCheckOutcome = { results: [], failures: [] };
   try {
     summaries = await runConformance({ backends, runs: opts.runs, seed: opts.seed, onProgress: progress, ...(opts.op !== undefined ? { filter: opts.op } : {}) });
+    if (opts.op === undefined && (opts.models ?? []).length > 0) {
+      process.stderr.write(`conform: model-level checks on ${opts.models!.map((m) => m.name).join(", ")}\n`);
+      modelOutcome = await runModelChecks(opts.models!, backends);
+    }
   } finally {
     for (const b of backends) await b.dispose();
   }
@@ -105,16 +113,20 @@ export async function conform(opts: ConformOptions): Promise<number> {
     process.stdout.write(`\ngoldens: ${g.checked} file(s) reproduced byte for byte, ${g.problems.length} problem(s)\n`);
     for (const p of g.problems) process.stdout.write(`  ✗ ${p.file}: ${p.problem}\n`);
   }
+  if (modelOutcome.results.length > 0) {
+    process.stdout.write(`\nmodels (logits against FP16 ONNX on one sequence):\n${modelTable(modelOutcome.results)}\n`);
+    for (const f of modelOutcome.failures) process.stdout.write(`  ✗ ${f}\n`);
+  }
   const cases = summaries.reduce((a, s) => a + s.executed, 0);
   process.stdout.write(`\n${cases} case(s) on ${backends.map((b) => b.name).join(", ")}: ${summaries.length - failed.length} op×backend pass, ${failed.length} fail\n`);
-  const report = buildConformReport({ version: QOQ_VERSION, numerics: QOQ_REF_VERSION, commit: currentCommit(), seed: opts.seed, runs: opts.runs, backends: backends.map((b) => b.name), unavailable, goldens, summaries });
+  const report = buildConformReport({ version: QOQ_VERSION, numerics: QOQ_REF_VERSION, commit: currentCommit(), seed: opts.seed, runs: opts.runs, backends: backends.map((b) => b.name), unavailable, goldens, summaries, models: modelOutcome.results });
   if (opts.json) writeOut(opts.json, JSON.stringify(report, null, 2) + "\n");
   if (opts.html) process.stdout.write(`HTML report: ${writeHtmlReport(opts.html, report)}\n`);
   if (opts.opsDoc) {
     writeOut(opts.opsDoc, renderOpsDoc(report, OPS_DOC_COMMAND));
     process.stdout.write(`ops matrix: ${opts.opsDoc}\n`);
   }
-  return failed.length > 0 || goldens.problems > 0 ? 1 : 0;
+  return failed.length > 0 || goldens.problems > 0 || modelOutcome.failures.length > 0 ? 1 : 0;
 }
 
 /**

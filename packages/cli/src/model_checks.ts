@@ -1,0 +1,160 @@
+/**
+ * Model-level checks of `qoq conform`: whole forward passes compared on one token sequence.
+ *
+ * For each model (the embedded synthetic model, and any `--model` given): the FP32 forward, the
+ * FP16 ONNX oracle, and the RTN W4A8KV4 forward on every requested backend that runs the
+ * forward's ops. Metrics against FP16 ONNX: mean logit cosine, mean KL(onnx ‖ model), top-1
+ * agreement, perplexity of the sequence. Verdicts: FP32 must agree with FP16 ONNX (cosine ≥
+ * 0.999, top-1 ≥ 0.9), and W4A8KV4 on any backend must give the reference backend's logits bit
+ * for bit (the ops are exact, so the model is too); no logit may be NaN or infinite.
+ * @module
+ */
+import type { Backend } from "@qoq/core";
+import { createFp32Model, createW4A8KV4Model, generate, tokenNll, BOS_ID, type LanguageModel, type LlamaWeights } from "@qoq/model";
+import { OnnxFp16LanguageModel } from "@qoq/onnx";
+import type { ModelResult } from "@qoq/oracle";
+
+/** The ops a W4A8KV4 forward pass calls; a backend must support all of them to run the model. */
+export const FORWARD_OPS = [
+  "quant_weight_g128",
+  "rmsnorm_quant",
+  "gemm_w4a8_g128",
+  "rope",
+  "quant_kv4",
+  "attention_prefill",
+  "attention_kv4_decode",
+  "quant_act_int8",
+  "residual_add",
+  "silu_mul_quant",
+] as const;
+
+/** Least FP32-vs-FP16-ONNX mean cosine a conforming oracle must reach. */
+export const MIN_FP32_ONNX_COSINE = 0.999;
+/** Least FP32-vs-FP16-ONNX top-1 agreement. */
+export const MIN_FP32_ONNX_TOP1 = 0.9;
+
+/** A model to check. */
+export interface ModelUnderCheck {
+  /** Name in reports. */
+  readonly name: string;
+  /** Its weights. */
+  readonly weights: LlamaWeights;
+  /** The token sequence to score (starting with BOS); when absent, one is sampled from the FP32 model. */
+  readonly tokens?: readonly number[];
+}
+
+/** Outcome of the model-level checks. */
+export interface ModelCheckOutcome {
+  /** One row per (model, precision, backend). */
+  readonly results: ModelResult[];
+  /** Verdict failures, one line each. */
+  readonly failures: string[];
+}
+
+async function logitsOf(model: LanguageModel, tokens: readonly number[]): Promise<Float32Array[]> {
+  const s = model.newSession();
+  try {
+    return await s.forward(tokens);
+  } finally {
+    s.dispose();
+  }
+}
+
+function logSoftmax(x: Float32Array): Float64Array {
+  let m = -Infinity;
+  for (const v of x) m = Math.max(m, v);
+  let z = 0;
+  for (const v of x) z += Math.exp(v - m);
+  const lz = m + Math.log(z);
+  return Float64Array.from(x, (v) => v - lz);
+}
+
+function argmax(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  return best;
+}
+
+/** Metrics of `got` logits against `want` logits (rows are positions), and the sequence's perplexity under `got`. */
+export function compareLogits(want: readonly Float32Array[], got: readonly Float32Array[], tokens: readonly number[]): { cosine: number; kl: number; top1: number; maxAbs: number; ppl: number; finite: boolean } {
+  let cos = 0;
+  let kl = 0;
+  let agree = 0;
+  let maxAbs = 0;
+  let nll = 0;
+  let finite = true;
+  for (let p = 0; p < want.length; p++) {
+    const a = want[p]!;
+    const b = got[p]!;
+    let dot = 0;
+    let na = 0;
+    let nb = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(b[i]!)) finite = false;
+      dot += a[i]! * b[i]!;
+      na += a[i]! * a[i]!;
+      nb += b[i]! * b[i]!;
+      maxAbs = Math.max(maxAbs, Math.abs(a[i]! - b[i]!));
+    }
+    cos += dot / Math.sqrt(na * nb || 1);
+    const la = logSoftmax(a);
+    const lb = logSoftmax(b);
+    for (let i = 0; i < a.length; i++) kl += Math.exp(la[i]!) * (la[i]! - lb[i]!);
+    if (argmax(a) === argmax(b)) agree++;
+    if (p + 1 < tokens.length) nll += tokenNll(b, tokens[p + 1]!);
+  }
+  const n = want.length;
+  return { cosine: cos / n, kl: kl / n, top1: agree / n, maxAbs, ppl: Math.exp(nll / Math.max(1, tokens.length - 1)), finite };
+}
+
+function sameBits(a: readonly Float32Array[], b: readonly Float32Array[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let p = 0; p < a.length; p++) {
+    const x = new Uint32Array(a[p]!.buffer, a[p]!.byteOffset, a[p]!.length);
+    const y = new Uint32Array(b[p]!.buffer, b[p]!.byteOffset, b[p]!.length);
+    if (x.length !== y.length || x.some((v, i) => v !== y[i])) return false;
+  }
+  return true;
+}
+
+/** Run the model-level checks on `models` with `backends` (those supporting every forward op run the W4A8KV4 model). */
+export async function runModelChecks(models: readonly ModelUnderCheck[], backends: readonly Backend[], seqLen = 96): Promise<ModelCheckOutcome> {
+  const results: ModelResult[] = [];
+  const failures: string[] = [];
+  for (const m of models) {
+    const fp32 = createFp32Model(m.weights);
+    const tokens = m.tokens ?? [BOS_ID, ...(await generate(fp32, { prompt: [BOS_ID], maxTokens: seqLen - 1, temperature: 1, seed: 1, stopTokens: [] })).tokens];
+    const onnx = await OnnxFp16LanguageModel.create(m.weights);
+    const want = await logitsOf(onnx, tokens);
+    const pplOnnx = compareLogits(want, want, tokens).ppl;
+    const row = (precision: string, backend: string, got: Float32Array[]): void => {
+      const c = compareLogits(want, got, tokens);
+      results.push({ name: m.name, backend, precision, ppl: c.ppl, pplReference: pplOnnx, logitCosine: c.cosine, kl: c.kl, top1: c.top1 });
+      if (!c.finite) failures.push(`${m.name} ${precision} on ${backend}: non-finite logits`);
+    };
+    const fp32Logits = await logitsOf(fp32, tokens);
+    row("fp32", "reference", fp32Logits);
+    const c32 = compareLogits(want, fp32Logits, tokens);
+    if (c32.cosine < MIN_FP32_ONNX_COSINE || c32.top1 < MIN_FP32_ONNX_TOP1) {
+      failures.push(`${m.name}: FP32 vs FP16 ONNX cosine ${c32.cosine.toFixed(5)} / top-1 ${c32.top1.toFixed(3)} below ${MIN_FP32_ONNX_COSINE} / ${MIN_FP32_ONNX_TOP1}`);
+    }
+    let referenceLogits: Float32Array[] | undefined;
+    for (const b of backends) {
+      if (!FORWARD_OPS.every((op) => b.supports(op, {}) === "supported")) continue;
+      const got = await logitsOf(createW4A8KV4Model(m.weights, { variant: "g128", backend: b }), tokens);
+      row("w4a8kv4-g128-rtn", b.name, got);
+      if (b.name === "reference") referenceLogits = got;
+      else if (referenceLogits !== undefined && !sameBits(referenceLogits, got)) failures.push(`${m.name} w4a8kv4-g128-rtn on ${b.name}: logits differ from the reference backend's`);
+    }
+  }
+  return { results, failures };
+}
+
+/** A compact text table of model-level results. */
+export function modelTable(results: readonly ModelResult[]): string {
+  const head = ["model", "precision", "backend", "ppl", "ppl (fp16-onnx)", "cosine", "KL", "top-1"];
+  const rows = results.map((r) => [r.name, r.precision, r.backend, r.ppl?.toFixed(4) ?? "-", r.pplReference?.toFixed(4) ?? "-", r.logitCosine?.toFixed(6) ?? "-", r.kl?.toExponential(2) ?? "-", r.top1 !== undefined ? `${(100 * r.top1).toFixed(1)}%` : "-"]);
+  const all = [head, ...rows];
+  const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ")).join("\n");
+}
