@@ -5,8 +5,8 @@
  * @module
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import type { Backend } from "@qoq/core";
+import { dirname, join } from "node:path";
+import { writeSafetensorsFile, type Backend, type OpCase } from "@qoq/core";
 import { modelTable, runModelChecks, type ModelCheckOutcome, type ModelUnderCheck } from "./model_checks.js";
 import { buildConformReport, plantedBugs, renderOpsDoc, runConformance, runSelfTest, SELF_TEST_REPLAY_PREFIX, summaryTable, verifyGoldens, writeHtmlReport, type OpSummary } from "@qoq/oracle";
 import { openBackend } from "./backends.js";
@@ -31,6 +31,8 @@ export interface ConformOptions {
   opsDoc?: string;
   /** Golden directory to verify (skipped when replaying one case). */
   goldenDir?: string;
+  /** Directory to write each failing case's inputs to, as safetensors files for `qoq op run`. */
+  dump?: string;
   /** Models for the model-level checks (`[]` skips them; they are also skipped when `op` filters). */
   models?: ModelUnderCheck[];
 }
@@ -68,6 +70,17 @@ function writeOut(path: string, text: string): void {
 /** The command line that regenerates `docs/ops.md`. */
 export const OPS_DOC_COMMAND = "pnpm qoq conform --backend reference,onnx-fp16 --ops-doc docs/ops.md";
 
+let dumped = 0;
+
+/** Write a failing case's inputs as safetensors; returns the path and the `qoq op run` command that runs it alone. */
+export function dumpCase(dir: string, c: OpCase, backend: string): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${c.op}-${++dumped}.safetensors`);
+  writeSafetensorsFile(path, c.inputs, { op: c.op, id: c.id, backend, params: JSON.stringify(c.params) });
+  const params = Object.entries(c.params).map(([k, v]) => ` --param ${k}=${String(v)}`).join("");
+  return `${path} (qoq op run ${c.op} --in ${path} --out out.safetensors --backend ${backend}${params})`;
+}
+
 /** Run `qoq conform`; returns the process exit code (0 = everything conforms). */
 export async function conform(opts: ConformOptions): Promise<number> {
   const backends: Backend[] = [];
@@ -104,7 +117,10 @@ export async function conform(opts: ConformOptions): Promise<number> {
   const failed = summaries.filter((s) => s.status === "fail");
   for (const s of failed) {
     if (s.note) process.stdout.write(`\n✗ ${s.op} on ${s.backend}: ${s.note}\n`);
-    for (const f of s.failures) process.stdout.write(`\n✗ ${f.id} on ${f.backend}: ${f.message}\n  replay: ${f.replay}\n`);
+    for (const f of s.failures) {
+      process.stdout.write(`\n✗ ${f.id} on ${f.backend}: ${f.message}\n  replay: ${f.replay}\n`);
+      if (opts.dump !== undefined && f.case !== undefined) process.stdout.write(`  inputs: ${dumpCase(opts.dump, f.case, f.backend)}\n`);
+    }
   }
   let goldens = { checked: 0, problems: 0 };
   if (opts.goldenDir && existsSync(opts.goldenDir) && !(opts.op ?? "").includes("(")) {

@@ -3,7 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { plantedBugs, type ConformReport } from "@qoq/oracle";
+import { bytesEqual, parseSafetensors } from "@qoq/core";
+import { runReference } from "@qoq/reference";
+import { plantedBugs, runConformance, type ConformReport } from "@qoq/oracle";
+import { dumpCase } from "../src/conform_command.js";
 
 const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
 const tmp = mkdtempSync(join(tmpdir(), "qoq-conform-"));
@@ -93,5 +96,28 @@ describe("qoq bench", () => {
     const r = qoq("bench", "--shape", "huge");
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--shape must be one of small, llama/);
+  });
+});
+
+describe("qoq conform --dump", () => {
+  it("names the first diverging stage of a fused op", () => {
+    const r = qoq("conform", "--self-test", "--backend", "bug-order", "--op", "rmsnorm_quant(m=1,k=4096,data=order)");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/first diverging stage 'y' \(of y → q → scale → qsum\)/);
+  });
+
+  it("writes a failing case's inputs as a safetensors file that qoq op run replays", async () => {
+    const bug = plantedBugs().find((b) => b.name === "bug-clamp")!;
+    const [summary] = await runConformance({ backends: [bug.backend], filter: bug.op, runs: 2, seed: 7 });
+    const failure = summary!.failures[0]!;
+    expect(failure.case).toBeDefined();
+    const line = dumpCase(join(tmp, "dump"), failure.case!, "reference");
+    const path = line.split(" ")[0]!;
+    const out = join(tmp, "dump-out.safetensors");
+    const r = qoq("op", "run", bug.op, "--in", path, "--out", out);
+    expect(r.code).toBe(0);
+    const got = parseSafetensors(readFileSync(out)).tensors;
+    const want = runReference(bug.op, failure.case!.inputs, failure.case!.params);
+    for (const k of Object.keys(want)) expect(bytesEqual(got[k]!, want[k]!)).toBe(true);
   });
 });

@@ -16,7 +16,8 @@ function offByOneUlp(): Backend {
       const out = await ref.run(op, inputs, params);
       if (op !== "rmsnorm_quant") return out;
       const y = { ...out.y!, data: (out.y!.data as Uint16Array).slice() } as Tensor;
-      (y.data as Uint16Array)[y.data.length - 1] ^= 1;
+      const d = y.data as Uint16Array;
+      d[d.length - 1] = d[d.length - 1]! ^ 1;
       return { ...out, y };
     },
   };

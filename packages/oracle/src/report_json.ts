@@ -140,7 +140,8 @@ export function buildConformReport(r: ConformReportInput): ConformReport {
     backends: r.backends,
     unavailable: r.unavailable ?? [],
     goldens: r.goldens ?? { checked: 0, problems: 0 },
-    summaries: r.summaries,
+    // The failing cases' tensors stay out of the JSON (`qoq conform --dump DIR` writes them as safetensors).
+    summaries: r.summaries.map((sum) => ({ ...sum, failures: sum.failures.map(({ case: _case, ...f }) => f) })),
     failures,
     contracts,
     models: r.models ?? [],

@@ -27,6 +27,8 @@ export interface CaseResult {
   readonly outputs?: readonly TensorComparison[];
   /** Command that replays this case alone. */
   readonly replay: string;
+  /** The failing case itself (inputs and parameters), so it can be written out for `qoq op run`; only on failures. */
+  readonly case?: OpCase;
 }
 
 /** Summary of one op on one backend. */
@@ -203,15 +205,19 @@ async function runValueCase(backend: Backend, c: OpCase, contracts: Readonly<Rec
   try {
     got = await backend.run(c.op, c.inputs, c.params);
   } catch (e) {
-    return { id: c.id, backend: backend.name, status: "fail", message: `threw on a valid input: ${(e as Error).message}`, replay };
+    return { id: c.id, backend: backend.name, status: "fail", message: `threw on a valid input: ${(e as Error).message}`, replay, case: c };
   }
   const broken = checkOutputIntegrity(backend, c, got);
-  if (broken !== undefined) return { id: c.id, backend: backend.name, status: "fail", message: broken, replay };
+  if (broken !== undefined) return { id: c.id, backend: backend.name, status: "fail", message: broken, replay, case: c };
   const contract = contracts[backend.name] ?? { kind: "exact" };
-  const outputs = Object.keys(want).map((name) => compareTensor(name, want[name]!, got[name], contract));
+  // Outputs in signature order, which is stage order for the fused ops (e.g. rmsnorm_quant: y, then
+  // the quantization of y), so the first failing output is the first stage that diverges.
+  const order = getSignature(c.op).outputs.map((o) => o.name).filter((n) => n in want);
+  const outputs = order.map((name) => compareTensor(name, want[name]!, got[name], contract));
   const bad = outputs.find((o) => !o.ok);
+  const stage = order.length > 1 && bad ? `first diverging stage '${bad.name}' (of ${order.join(" → ")}): ` : "";
   return bad
-    ? { id: c.id, backend: backend.name, status: "fail", message: bad.reason ?? "mismatch", outputs, replay }
+    ? { id: c.id, backend: backend.name, status: "fail", message: stage + (bad.reason ?? "mismatch"), outputs, replay, case: c }
     : { id: c.id, backend: backend.name, status: "pass", outputs, replay };
 }
 

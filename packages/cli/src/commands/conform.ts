@@ -44,7 +44,7 @@ function modelsToCheck(spec: string, tokenizer: string | undefined, text: string
 
 /** `qoq conform …` */
 export const conformCommand: Command = {
-  usage: `qoq conform [--backend a,b (default reference,onnx-fp16,webgpu)] [--model synthetic|PATH|none] [--tokenizer T --text F] [--op FILTER|CASE_ID] [--runs N] [--seed S] [--json PATH] [--html DIR] [--ops-doc PATH]
+  usage: `qoq conform [--backend a,b (default reference,onnx-fp16,webgpu)] [--model synthetic|PATH|none] [--tokenizer T --text F] [--dump DIR] [--op FILTER|CASE_ID] [--runs N] [--seed S] [--json PATH] [--html DIR] [--ops-doc PATH]
                                                differential conformance of backends against the reference
   qoq conform --self-test [--backend bug-…] [--op CASE_ID] [--runs N] [--seed S] [--json PATH]
                                                the harness must catch every planted bug (exit 0 only if all are caught)`,
@@ -62,6 +62,7 @@ export const conformCommand: Command = {
         dir: { type: "string" },
         "self-test": { type: "boolean" },
         model: { type: "string" },
+        dump: { type: "string" },
         tokenizer: { type: "string" },
         text: { type: "string" },
       },
@@ -81,6 +82,7 @@ export const conformCommand: Command = {
       runs: intOption(values.runs, "runs", 20),
       seed: intOption(values.seed, "seed", 1),
       goldenDir: values.dir ?? DEFAULT_GOLDEN_DIR,
+      ...(values.dump !== undefined ? { dump: values.dump } : {}),
       models: modelsToCheck(values.model ?? "synthetic", values.tokenizer, values.text),
       ...(values.op !== undefined ? { op: values.op } : {}),
       ...(values.json !== undefined ? { json: values.json } : {}),
