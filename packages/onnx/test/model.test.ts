@@ -8,10 +8,18 @@
  * ε ≈ 0.045). Top-1 must agree wherever the float64 margin between the two best logits exceeds
  * 5% of the row's RMS — about 10× the expected logit error — and on ≥ 90% of all positions.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { QoqError, RangeViolationError } from "@qoq/core";
-import { loadLlama2cBin, type LlamaConfig } from "@qoq/model";
+import { createFp32Model, loadLlama2cBin, loadTokenizer, perplexity, type LlamaConfig } from "@qoq/model";
+
+/** A shared test data file (../shared/data from the repo root); a missing file fails the test with a clear message. */
+function dataFile(name: string): string {
+  const p = join(import.meta.dirname, "../../../../shared/data", name);
+  if (!existsSync(p)) throw new Error(`test data file missing: ${p} (tests read ../shared/data relative to the repo root)`);
+  return p;
+}
 import { OnnxFp16LanguageModel } from "../src/index.js";
 import { forward64, loadLlama2c, randomWeights } from "./forward64.js";
 
@@ -96,9 +104,9 @@ describe("whole-model FP16 ONNX graph", () => {
     await expect(OnnxFp16LanguageModel.create({ ...w, finalNorm: new Float32Array(3) })).rejects.toBeInstanceOf(QoqError);
   });
 
-  const STORIES = "/work/shared/data/stories260K.bin";
-  it.skipIf(!existsSync(STORIES))("stories260K: FP16 ONNX logits agree with the float64 forward", async () => {
+  it("stories260K: FP16 ONNX logits agree with the float64 forward", async () => {
     // The model package's loader, cross-checked against this test's own reading of the llama2.c layout.
+    const STORIES = dataFile("stories260K.bin");
     const w = loadLlama2cBin(STORIES);
     const mine = loadLlama2c(STORIES);
     expect(w.config).toMatchObject({ dim: 64, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, ropeStyle: "interleaved" });
@@ -112,5 +120,17 @@ describe("whole-model FP16 ONNX graph", () => {
     expect(r.wideAgree).toBe(r.wide);
     expect(r.agree).toBeGreaterThanOrEqual(0.9);
     await model.dispose();
+  });
+
+  it("stories260K: FP16-ONNX perplexity is within 1% of FP32 under the qoq eval ppl protocol", async () => {
+    const w = loadLlama2cBin(dataFile("stories260K.bin"));
+    const tok = loadTokenizer(dataFile("tok512.bin"), w.config.vocabSize);
+    const text = readFileSync(dataFile("tinystories_val.txt"), "utf8");
+    const onnx = await OnnxFp16LanguageModel.create(w);
+    const a = await perplexity(createFp32Model(w), tok, text, { maxChars: 6000 });
+    const b = await perplexity(onnx, tok, text, { maxChars: 6000 });
+    expect(b.tokens).toBe(a.tokens);
+    expect(Math.abs(b.ppl / a.ppl - 1)).toBeLessThan(0.01);
+    await onnx.dispose();
   });
 });

@@ -3,16 +3,10 @@ import fc from "fast-check";
 import { getFloat16 } from "@petamoriken/float16";
 import { DTypeError, fromNumbers, NonFiniteError, propertyOptions, RangeViolationError, tensor, type NamedTensors } from "@qoq/core";
 import { runReference } from "../src/index.js";
+import { check, f16FiniteBits, f16Value } from "./independent.js";
 
-const DV = new DataView(new ArrayBuffer(2));
-const f16Value = (bits: number): number => (DV.setUint16(0, bits, true), getFloat16(DV, 0, true));
-/** Throw (fast, unlike expect() in hot loops) with a message when a checked condition fails. */
-function check(ok: boolean, msg: () => string): void {
-  if (!ok) throw new Error(msg());
-}
 
 /** Finite binary16 bit patterns (any sign, subnormals, ±0, ±65504). */
-const f16FiniteBits = fc.integer({ min: 0, max: 0xffff }).filter((b) => (b & 0x7c00) !== 0x7c00);
 
 const caseArb = fc.record({ n: fc.integer({ min: 1, max: 4 }), k: fc.integer({ min: 1, max: 100 }) }).chain(({ n, k }) =>
   fc.record({

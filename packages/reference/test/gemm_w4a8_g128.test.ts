@@ -1,34 +1,10 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { getFloat16, setFloat16 } from "@petamoriken/float16";
 import { DTypeError, fromNumbers, NonFiniteError, OverflowError, propertyOptions, RangeViolationError, ShapeError, tensor, type NamedTensors } from "@qoq/core";
 import { runReference } from "../src/index.js";
 import { MAX_K_GEMM_W4A8_G128 } from "../src/ops/gemm_w4a8_g128.js";
+import { check, epilogue, EPILOGUE_VECTORS, f16Bits, f16FiniteBits, f16ScaleBits, f16Value, MISREADINGS } from "./independent.js";
 
-// Independent restatements: binary32 through a Float32Array store, binary16 through @petamoriken/float16.
-const F32 = new Float32Array(1);
-const r32 = (v: number): number => ((F32[0] = v), F32[0]!);
-const DV = new DataView(new ArrayBuffer(2));
-const f16Value = (bits: number): number => (DV.setUint16(0, bits, true), getFloat16(DV, 0, true));
-const f16Bits = (v: number): number => (setFloat16(DV, 0, v, true), DV.getUint16(0, true));
-/** y = f16(f32(f32(acc) · f32(sw · sx))) with a BigInt accumulator, restated independently. */
-const epilogue = (acc: bigint, sw: number, sx: number): number => f16Bits(r32(r32(Number(acc)) * r32(sw * sx)));
-/**
- * Epilogue vectors where every plausible misreading of the pinned order changes y: applying the scales one
- * at a time (acc·sw first or acc·sx first), skipping f32(acc), or rounding the final product straight to
- * binary16. Found by an offline search; the test recomputes the misreadings to show each one is caught.
- */
-const EPILOGUE_VECTORS = [
-  { acc: 20759783, sw: 0x1e08, sx: 0x300f },
-  { acc: 27306693, sw: 0x29f7, sx: 0x1e15 },
-];
-/** The misreadings, each restated independently. */
-const MISREADINGS: ((acc: number, sw: number, sx: number) => number)[] = [
-  (acc, sw, sx) => f16Bits(r32(r32(r32(acc) * sw) * sx)),
-  (acc, sw, sx) => f16Bits(r32(r32(r32(acc) * sx) * sw)),
-  (acc, sw, sx) => f16Bits(r32(acc * r32(sw * sx))),
-  (acc, sw, sx) => f16Bits(r32(acc) * r32(sw * sx)),
-];
 /** Split acc ≥ 0 into terms xq·w with xq ∈ 0..127 and w ∈ 0..15: ⌊acc/1905⌋ × 127·15, then 127·c and d·1. */
 function decompose(acc: number): { xq: number[]; w: number[] } {
   const t = Math.floor(acc / 1905);
@@ -37,14 +13,7 @@ function decompose(acc: number): { xq: number[]; w: number[] } {
   const w = [...new Array<number>(t).fill(15), Math.floor(rest / 127), 1];
   return { xq, w };
 }
-/** Throw (fast, unlike expect() in hot loops) with a message when a checked condition fails. */
-function check(ok: boolean, msg: () => string): void {
-  if (!ok) throw new Error(msg());
-}
 
-const f16FiniteBits = fc.integer({ min: 0, max: 0xffff }).filter((b) => (b & 0x7c00) !== 0x7c00);
-/** Positive normal binary16 scales of activation-like size, so outputs are mostly finite. */
-const f16ScaleBits = fc.integer({ min: 0x0400, max: 0x3c00 });
 
 /** xq, and a valid progressive-group weight (s2 ∈ 1..16, z ∈ 0..15, (q − z)·s2 ∈ [−128, 127]). */
 const caseArb = fc

@@ -4,11 +4,10 @@ import { getFloat16, setFloat16, f16round } from "@petamoriken/float16";
 import { DTypeError, fromNumbers, NonFiniteError, OverflowError, ParamError, propertyOptions, RangeViolationError, type NamedTensors } from "@qoq/core";
 import { runReference } from "../src/index.js";
 import { quantizeWeightRowChn } from "../src/ops/quant_weight_chn.js";
+import { check, f16Bits, f16Value, r32 } from "./independent.js";
 
 // Independent restatements of the numerics (not the helpers under test): binary32 through a
 // Float32Array store, binary16 through @petamoriken/float16, ties to even by explicit cases.
-const F32 = new Float32Array(1);
-const r32 = (v: number): number => ((F32[0] = v), F32[0]!);
 const rneI = (v: number): number => {
   const fl = Math.floor(v);
   const d = v - fl;
@@ -18,13 +17,6 @@ const rneI = (v: number): number => {
 };
 // `+ 0` turns −0 into +0: codes are stored in integer arrays, which have no negative zero.
 const clamp = (v: number, lo: number, hi: number): number => (v < lo ? lo : v > hi ? hi : v) + 0;
-const DV = new DataView(new ArrayBuffer(2));
-const f16Value = (bits: number): number => (DV.setUint16(0, bits, true), getFloat16(DV, 0, true));
-const f16Bits = (v: number): number => (setFloat16(DV, 0, v, true), DV.getUint16(0, true));
-/** Throw (fast, unlike expect() in hot loops) with a message when a checked condition fails. */
-function check(ok: boolean, msg: () => string): void {
-  if (!ok) throw new Error(msg());
-}
 
 /** Rows of k binary32 values of many kinds: any finite f32, scaled, outliers, subnormals, one-signed, constant, zero. */
 function rowArb(k: number): fc.Arbitrary<number[]> {
