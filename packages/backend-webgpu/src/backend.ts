@@ -18,7 +18,7 @@ import {
   type Tensor,
 } from "@qoq/core";
 import { GuardViolationError, WebGpuKernelError, WebGpuUnavailableError } from "./errors.js";
-import { GUARD_BYTES, guardedInit, guardProblem, type GuardedBuffer } from "./guards.js";
+import { allocGuarded, checkGuards, GUARD_BYTES, type GuardedBuffer } from "@qoq/core";
 import { moduleSource } from "./kernels.js";
 import { planFor, unsupportedReason, type KernelPlan } from "./plans.js";
 import { postCheck, validateInputs } from "./validate.js";
@@ -174,7 +174,7 @@ export class WebGpuBackend implements Backend {
       const outs = plan.outputs.map((o, i) => {
         const count = o.shape.reduce((a, b) => a * b, 1);
         const payload = count * 4;
-        const init = guardedInit(payload);
+        const init = allocGuarded(o.name, payload).bytes;
         const gpu = buffer(init.length, STORAGE | COPY_SRC, init);
         const read = buffer(init.length, MAP_READ | COPY_DST);
         entries.push({ binding: 1 + plan.inputs.length + i, resource: { buffer: gpu } });
@@ -207,7 +207,7 @@ export class WebGpuBackend implements Backend {
       }
       this.last = guarded;
       for (const g of guarded) {
-        const problem = guardProblem(g);
+        const problem = checkGuards(g);
         if (problem !== undefined) throw new GuardViolationError(op, g.name, problem);
       }
       return result;

@@ -5,7 +5,6 @@
  */
 export { createWebGpuBackend, WebGpuBackend, NO_ADAPTER_HINT, PROBE_FUNCTIONS, type ProbeFunction, type WebGpuBackendOptions, type WebGpuInfo } from "./backend.js";
 export { GuardViolationError, WebGpuKernelError, WebGpuUnavailableError } from "./errors.js";
-export { GUARD_BYTES, guardByte, guardProblem, type GuardedBuffer } from "./guards.js";
 export { moduleSource, readWgsl, wgslDir } from "./kernels.js";
 export { grid1d, planFor, rowWords, unsupportedReason, words, MAX_GROUPS, type KernelPlan } from "./plans.js";
 export { groupSize, MAX_K_128x128, MAX_K_128x15, postCheck, validateInputs } from "./validate.js";

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromNumbers, QoqError, RangeViolationError, NonFiniteError, OverflowError, type NamedTensors } from "@qoq/core";
 import { runReference } from "@qoq/reference";
 import { runConformance } from "@qoq/oracle";
-import { GUARD_BYTES, GuardViolationError, guardProblem, type WebGpuBackend } from "../src/index.js";
+import { checkGuards, GUARD_BYTES } from "@qoq/core";
+import { GuardViolationError, type WebGpuBackend } from "../src/index.js";
 import { startBackend } from "./setup.js";
 
 let good: WebGpuBackend;
@@ -29,7 +30,7 @@ describe("guard bytes", () => {
     await good.run("residual_add", addInputs());
     const bufs = good.lastOutputBuffers();
     expect(bufs.map((b) => b.name)).toEqual(["y"]);
-    expect(guardProblem(bufs[0]!)).toBeUndefined();
+    expect(checkGuards(bufs[0]!)).toBeUndefined();
     expect(bufs[0]!.bytes.length).toBe(6 * 4 + 2 * GUARD_BYTES);
   });
 

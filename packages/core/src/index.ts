@@ -17,3 +17,4 @@ export * from "./ops.js";
 export * from "./backend.js";
 export * from "./opspec.js";
 export * from "./testing.js";
+export * from "./guards.js";

@@ -7,7 +7,8 @@
 import { bindInputs, getSignature, OP_NAMES, QoqError, type Backend, type Contract, type NamedTensors, type OpCase, type OpName, type OpSpec } from "@qoq/core";
 import { runReference } from "@qoq/reference";
 import { compareTensor, type TensorComparison } from "./compare.js";
-import { checkGuards, isGuardedBackend } from "./guards.js";
+import { checkGuards } from "@qoq/core";
+import { isGuardedBackend } from "./guards.js";
 import { OP_SPECS } from "./specs/index.js";
 
 /** Fewest cases an (op, backend) pair must execute; fewer fails the pair (a silently empty run is a bug). */

@@ -8,7 +8,8 @@
  */
 import { fromF16Bits, toF16Bits, type Backend, type NamedTensors, type OpName, type ParamValues, type Tensor } from "@qoq/core";
 import { createReferenceBackend, runReference } from "@qoq/reference";
-import { allocGuarded, GUARD_BYTES, type GuardedBackend, type GuardedBuffer } from "./guards.js";
+import { allocGuarded, GUARD_BYTES, type GuardedBuffer } from "@qoq/core";
+import type { GuardedBackend } from "./guards.js";
 import { REPLAY_PREFIX, runConformance } from "./runner.js";
 
 /** One planted bug: a backend that is the reference except for one mistake, and the op that exposes it. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { type Backend, type OpSpec } from "@qoq/core";
+import { allocGuarded, checkGuards, GUARD_BYTES, type Backend, type OpSpec } from "@qoq/core";
 import { createReferenceBackend } from "@qoq/reference";
-import { allocGuarded, checkGuards, GUARD_BYTES, MIN_CASES_PER_OP, OP_SPECS, plantedBugs, runConformance, runSelfTest, summaryTable, ULP_BUCKETS } from "../src/index.js";
+import { MIN_CASES_PER_OP, OP_SPECS, plantedBugs, runConformance, runSelfTest, summaryTable, ULP_BUCKETS } from "../src/index.js";
 
 describe("the runner catches planted bugs, each with a replay command that fails again alone", () => {
   it.each(plantedBugs().map((b) => [b.description, b.op, b] as const))("%s (%s)", async (_label, op, bug) => {
