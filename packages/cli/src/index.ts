@@ -12,6 +12,6 @@ export { currentCommit, cpuModel } from "./env_info.js";
 export { benchCommand } from "./commands/bench.js";
 export { BACKEND_FACTORIES, openBackend } from "./backends.js";
 export { QOQ_REF_VERSION, QOQ_VERSION } from "./version.js";
-export { runModelChecks, compareLogits, modelTable, FORWARD_OPS, MIN_FP32_ONNX_COSINE, MIN_FP32_ONNX_TOP1, type ModelUnderCheck, type ModelCheckOutcome } from "./model_checks.js";
+export { runModelChecks, compareLogits, modelTable, layerNmse, layerRecorder, PER_LAYER_METRIC, type LayerRecorder, FORWARD_OPS, MIN_FP32_ONNX_COSINE, MIN_FP32_ONNX_TOP1, type ModelUnderCheck, type ModelCheckOutcome } from "./model_checks.js";
 export { dumpCase } from "./conform_command.js";
 export { PRECISIONS, openModel, loadModel, modelOptions, type ModelOptions } from "./models.js";

@@ -6,11 +6,13 @@
  * forward's ops. Metrics against FP16 ONNX: mean logit cosine, mean KL(onnx ‖ model), top-1
  * agreement, perplexity of the sequence. Verdicts: FP32 must agree with FP16 ONNX (cosine ≥
  * 0.999, top-1 ≥ 0.9), and W4A8KV4 on any backend must give the reference backend's logits bit
- * for bit (the ops are exact, so the model is too); no logit may be NaN or infinite.
+ * for bit (the ops are exact, so the model is too); no logit may be NaN or infinite. Each
+ * W4A8KV4 row also carries the per-layer error: the NMSE of its residual stream after each decoder
+ * layer against the FP32 forward's on the same tokens ({@link PER_LAYER_METRIC}).
  * @module
  */
 import type { Backend } from "@qoq/core";
-import { createFp32Model, createW4A8KV4Model, generate, tokenNll, BOS_ID, type LanguageModel, type LlamaWeights } from "@qoq/model";
+import { createFp32Model, createW4A8KV4Model, generate, tokenNll, BOS_ID, type LanguageModel, type LayerHook, type LlamaWeights } from "@qoq/model";
 import { OnnxFp16LanguageModel } from "@qoq/onnx";
 import type { ModelResult } from "@qoq/oracle";
 
@@ -32,6 +34,58 @@ export const FORWARD_OPS = [
 export const MIN_FP32_ONNX_COSINE = 0.999;
 /** Least FP32-vs-FP16-ONNX top-1 agreement. */
 export const MIN_FP32_ONNX_TOP1 = 0.9;
+
+/** What the `perLayerError` of the W4A8KV4 rows measures. */
+export const PER_LAYER_METRIC = "NMSE of the residual stream after each layer vs FP32";
+
+/** What {@link layerRecorder} returns. */
+export interface LayerRecorder {
+  /** The hook to pass as a forward pass's `onLayer` option. */
+  readonly onLayer: LayerHook;
+  /** The recorded stream per layer, layer 0 first: every call's hidden states for that layer concatenated in call order (tokens × dim). */
+  layers(): Float32Array[];
+}
+
+/** A {@link LayerHook} that records the residual stream, with the recorded stream per layer. */
+export function layerRecorder(): LayerRecorder {
+  const chunks: Float32Array[][] = [];
+  return {
+    onLayer: (layer, hidden) => {
+      (chunks[layer] ??= []).push(hidden);
+    },
+    layers: () =>
+      Array.from(chunks, (parts) => {
+        const list = parts ?? [];
+        const out = new Float32Array(list.reduce((n, a) => n + a.length, 0));
+        let o = 0;
+        for (const a of list) {
+          out.set(a, o);
+          o += a.length;
+        }
+        return out;
+      }),
+  };
+}
+
+/**
+ * Per-layer NMSE of `got` against `want` (one array per layer, layer 0 first, equal lengths):
+ * `Σ (want − got)² / Σ want²` in float64 (when `Σ want²` is 0: `Σ (want − got)²`). Identical
+ * streams give 0; a layer missing or of another length in `got` gives NaN.
+ */
+export function layerNmse(want: readonly Float32Array[], got: readonly Float32Array[]): number[] {
+  return want.map((a, l) => {
+    const b = got[l];
+    if (b === undefined || b.length !== a.length) return NaN;
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < a.length; i++) {
+      const d = a[i]! - b[i]!;
+      num += d * d;
+      den += a[i]! * a[i]!;
+    }
+    return num / (den || 1);
+  });
+}
 
 /** A model to check. */
 export interface ModelUnderCheck {
@@ -127,12 +181,16 @@ export async function runModelChecks(models: readonly ModelUnderCheck[], backend
     const onnx = await OnnxFp16LanguageModel.create(m.weights);
     const want = await logitsOf(onnx, tokens);
     const pplOnnx = compareLogits(want, want, tokens).ppl;
-    const row = (precision: string, backend: string, got: Float32Array[]): void => {
+    const row = (precision: string, backend: string, got: Float32Array[], perLayerError?: number[]): void => {
       const c = compareLogits(want, got, tokens);
-      results.push({ name: m.name, backend, precision, ppl: c.ppl, pplReference: pplOnnx, logitCosine: c.cosine, kl: c.kl, top1: c.top1 });
+      const layered = perLayerError !== undefined ? { perLayerError, perLayerMetric: PER_LAYER_METRIC } : {};
+      results.push({ name: m.name, backend, precision, ppl: c.ppl, pplReference: pplOnnx, logitCosine: c.cosine, kl: c.kl, top1: c.top1, ...layered });
       if (!c.finite) failures.push(`${m.name} ${precision} on ${backend}: non-finite logits`);
     };
-    const fp32Logits = await logitsOf(fp32, tokens);
+    // The FP32 forward again, with the residual stream recorded (the hook does not change the logits).
+    const fp32Rec = layerRecorder();
+    const fp32Logits = await logitsOf(createFp32Model(m.weights, { onLayer: fp32Rec.onLayer }), tokens);
+    const fp32Layers = fp32Rec.layers();
     row("fp32", "reference", fp32Logits);
     const c32 = compareLogits(want, fp32Logits, tokens);
     if (c32.cosine < MIN_FP32_ONNX_COSINE || c32.top1 < MIN_FP32_ONNX_TOP1) {
@@ -141,8 +199,11 @@ export async function runModelChecks(models: readonly ModelUnderCheck[], backend
     let referenceLogits: Float32Array[] | undefined;
     for (const b of backends) {
       if (!FORWARD_OPS.every((op) => b.supports(op, {}) === "supported")) continue;
-      const got = await logitsOf(createW4A8KV4Model(m.weights, { variant: "g128", backend: b }), tokens);
-      row("w4a8kv4-g128-rtn", b.name, got);
+      const rec = layerRecorder();
+      const got = await logitsOf(createW4A8KV4Model(m.weights, { variant: "g128", backend: b, onLayer: rec.onLayer }), tokens);
+      const perLayer = layerNmse(fp32Layers, rec.layers());
+      row("w4a8kv4-g128-rtn", b.name, got, perLayer);
+      if (perLayer.some((e) => !Number.isFinite(e))) failures.push(`${m.name} w4a8kv4-g128-rtn on ${b.name}: non-finite per-layer error`);
       if (b.name === "reference") referenceLogits = got;
       else if (referenceLogits !== undefined && !sameBits(referenceLogits, got)) failures.push(`${m.name} w4a8kv4-g128-rtn on ${b.name}: logits differ from the reference backend's`);
     }
@@ -152,9 +213,10 @@ export async function runModelChecks(models: readonly ModelUnderCheck[], backend
 
 /** A compact text table of model-level results. */
 export function modelTable(results: readonly ModelResult[]): string {
-  const head = ["model", "precision", "backend", "ppl", "ppl (fp16-onnx)", "cosine", "KL", "top-1"];
-  const rows = results.map((r) => [r.name, r.precision, r.backend, r.ppl?.toFixed(4) ?? "-", r.pplReference?.toFixed(4) ?? "-", r.logitCosine?.toFixed(6) ?? "-", r.kl?.toExponential(2) ?? "-", r.top1 !== undefined ? `${(100 * r.top1).toFixed(1)}%` : "-"]);
+  const head = ["model", "precision", "backend", "ppl", "ppl (fp16-onnx)", "cosine", "KL", "top-1", "per-layer NMSE"];
+  const perLayer = (r: ModelResult): string => (r.perLayerError !== undefined && r.perLayerError.length > 0 ? r.perLayerError.map((e) => e.toExponential(1)).join("/") : "-");
+  const rows = results.map((r) => [r.name, r.precision, r.backend, r.ppl?.toFixed(4) ?? "-", r.pplReference?.toFixed(4) ?? "-", r.logitCosine?.toFixed(6) ?? "-", r.kl?.toExponential(2) ?? "-", r.top1 !== undefined ? `${(100 * r.top1).toFixed(1)}%` : "-", perLayer(r)]);
   const all = [head, ...rows];
   const w = head.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
-  return all.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ")).join("\n");
+  return all.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ").trimEnd()).join("\n");
 }

@@ -35,7 +35,7 @@
  */
 import { f16, ParamError, RangeViolationError } from "@qoq/core";
 import type { LlamaConfig } from "./config.js";
-import type { LanguageModel, Session } from "./language_model.js";
+import type { LanguageModel, LayerHook, LayerHookOptions, Session } from "./language_model.js";
 import { validateWeights } from "./validate.js";
 import type { LayerWeights, LlamaWeights } from "./weights.js";
 
@@ -249,14 +249,17 @@ export class DenseLlamaModel implements LanguageModel {
   private readonly pairA: Int32Array;
   private readonly pairB: Int32Array;
   private readonly eps: number;
+  private readonly onLayer: LayerHook | undefined;
 
   /**
    * @param weights FP32 weights (validated: shapes and finiteness); for `fp16` they are rounded
    *   to binary16 into a private copy, the caller's arrays are never modified.
    * @param precision `fp32` (default) or `fp16`
+   * @param opts `onLayer`: observer of the residual stream after each layer (see {@link LayerHook})
    */
-  constructor(weights: LlamaWeights, precision: DensePrecision = "fp32") {
+  constructor(weights: LlamaWeights, precision: DensePrecision = "fp32", opts: LayerHookOptions = {}) {
     validateWeights(weights);
+    this.onLayer = opts.onLayer;
     const c = weights.config;
     this.config = c;
     this.precision = precision;
@@ -512,6 +515,7 @@ export class DenseLlamaModel implements LanguageModel {
       this.round(xb, T * dim);
       for (let j = 0; j < T * dim; j++) x[j] = Math.fround(x[j]! + xb[j]!);
       this.round(x, T * dim);
+      if (this.onLayer !== undefined) this.onLayer(l, x.slice());
     }
     for (let t = 0; t < T; t++) rmsnorm(xb.subarray(t * dim), x.subarray(t * dim), this.finalNorm, dim, this.eps);
     this.round(xb, T * dim);
@@ -524,12 +528,18 @@ export class DenseLlamaModel implements LanguageModel {
   }
 }
 
-/** The FP32 forward pass of `weights` (see the module comment). */
-export function createFp32Model(weights: LlamaWeights): LanguageModel {
-  return new DenseLlamaModel(weights, "fp32");
+/**
+ * The FP32 forward pass of `weights` (see the module comment); `opts.onLayer` observes the
+ * residual stream after each layer (see {@link LayerHook}).
+ */
+export function createFp32Model(weights: LlamaWeights, opts: LayerHookOptions = {}): LanguageModel {
+  return new DenseLlamaModel(weights, "fp32", opts);
 }
 
-/** The FP16 forward pass of `weights`: binary16 weights and activations, binary32 accumulation. */
-export function createFp16Model(weights: LlamaWeights): LanguageModel {
-  return new DenseLlamaModel(weights, "fp16");
+/**
+ * The FP16 forward pass of `weights`: binary16 weights and activations, binary32 accumulation;
+ * `opts.onLayer` as for {@link createFp32Model}.
+ */
+export function createFp16Model(weights: LlamaWeights, opts: LayerHookOptions = {}): LanguageModel {
+  return new DenseLlamaModel(weights, "fp16", opts);
 }

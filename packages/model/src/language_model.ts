@@ -25,3 +25,19 @@ export interface LanguageModel {
   /** Start a new, empty sequence. */
   newSession(): Session;
 }
+
+/**
+ * Observer of the residual stream: called once per decoder layer and forward step, layer 0
+ * first, with the hidden state after that layer (after its second residual add) for the tokens
+ * of the step, `tokens × dim` binary32 values, row-major. `hidden` is a fresh copy the callee may
+ * keep. A forward pass without a hook does no extra work; the hook never changes the numerics.
+ * (The W4A8KV4 forward feeds tokens of a non-empty session one by one, so it calls the hook
+ * once per layer per token there.)
+ */
+export type LayerHook = (layer: number, hidden: Float32Array) => void;
+
+/** Options of the forward passes that can report their residual stream. */
+export interface LayerHookOptions {
+  /** Called with the residual stream after each decoder layer (see {@link LayerHook}). */
+  readonly onLayer?: LayerHook;
+}

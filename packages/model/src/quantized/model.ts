@@ -39,7 +39,7 @@ import {
 import { createReferenceBackend, KV4_PAGE_SIZE, ropeTable } from "@qoq/reference";
 import type { LlamaConfig } from "../config.js";
 import { headDim } from "../config.js";
-import type { LanguageModel, Session } from "../language_model.js";
+import type { LanguageModel, LayerHook, Session } from "../language_model.js";
 import type { LlamaWeights } from "../weights.js";
 import { Kv4PagedCache } from "./kv_cache.js";
 import { padColumns, quantizeRtn, resolveQuantVariant, type QuantizedLinear, type QuantizedModel, type QuantVariant } from "./quantize.js";
@@ -52,6 +52,11 @@ export interface W4A8KV4Options {
   readonly group?: number;
   /** Backend that runs every op (default: a new reference backend). */
   readonly backend?: Backend;
+  /**
+   * Observer of the residual stream after each decoder layer (the binary16 `h` as binary32
+   * values; see {@link LayerHook}); absent, no extra work is done.
+   */
+  readonly onLayer?: LayerHook;
 }
 
 /** Label of a quantized model, e.g. `w4a8kv4-g128 (rtn) on reference`. */
@@ -123,6 +128,8 @@ export class W4A8KV4Model implements LanguageModel {
   private prepared: Promise<PreparedModel> | undefined;
   private nextSessionId = 0;
   private rope: { positions: number; cos: Tensor<"f32">; sin: Tensor<"f32"> } | undefined;
+  /** Observer of the residual stream after each layer, if any (see {@link LayerHook}). */
+  readonly onLayer: LayerHook | undefined;
 
   /**
    * @param config the model's configuration
@@ -130,9 +137,11 @@ export class W4A8KV4Model implements LanguageModel {
    * @param backend the backend of every op
    * @param load produces the quantized weights; called once, on the first forward() or
    *   {@link W4A8KV4Model.quantized} (so quantization through the backend runs lazily)
+   * @param onLayer observer of the residual stream after each layer (see {@link LayerHook})
    */
-  constructor(config: LlamaConfig, label: string, backend: Backend, load: () => Promise<QuantizedModel>) {
+  constructor(config: LlamaConfig, label: string, backend: Backend, load: () => Promise<QuantizedModel>, onLayer?: LayerHook) {
     this.config = config;
+    this.onLayer = onLayer;
     this.label = label;
     this.backend = backend;
     this.load = load;
@@ -309,6 +318,7 @@ export class W4A8KV4Session implements Session {
       const s = await run("silu_mul_quant", { gate, up });
       const d = await gemm(backend, L.down, s, T);
       h = (await run("residual_add", { a: h, b: d })).y!;
+      if (this.model.onLayer !== undefined) this.model.onLayer(l, f16ToF32(h.data as Uint16Array));
     }
     const fin = (await run("rmsnorm_quant", { x: h, gamma: p.q.finalNorm }, { eps })).y!;
     const yAll = f16ToF32(fin.data as Uint16Array);
@@ -334,7 +344,7 @@ export function createQuantizedModel(q: QuantizedModel, backend: Backend = creat
 /**
  * The W4A8KV4 forward pass of `weights` with plain RTN weight quantization (no QoQ transforms):
  * variant `g128` (default, group `group`, default 128), `chn`, or `w8a8`; every op on `backend`
- * (default: the reference). The options are checked now (a `ParamError`); the weights are
+ * (default: the reference); `onLayer` observes the residual stream after each layer. The options are checked now (a `ParamError`); the weights are
  * quantized through the backend on the first forward(), and any error there (e.g. a malformed
  * weight) surfaces from that forward().
  */
@@ -342,5 +352,5 @@ export function createW4A8KV4Model(weights: LlamaWeights, opts: W4A8KV4Options =
   const { variant, group } = resolveQuantVariant(opts);
   const backend = opts.backend ?? createReferenceBackend();
   const rtn = opts.group !== undefined ? { variant, group } : { variant };
-  return new W4A8KV4Model(weights.config, quantizedLabel({ variant, group, method: "rtn" }, backend.name), backend, () => quantizeRtn(weights, backend, rtn));
+  return new W4A8KV4Model(weights.config, quantizedLabel({ variant, group, method: "rtn" }, backend.name), backend, () => quantizeRtn(weights, backend, rtn), opts.onLayer);
 }
