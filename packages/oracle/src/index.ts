@@ -17,3 +17,4 @@ export * from "./html_report.js";
 export * from "./bench.js";
 export { BENCH_CASES, BENCH_SHAPES, type BenchShape, type BenchCaseGenerator } from "./specs/bench_cases.js";
 export * from "./ops_doc.js";
+export * from "./arbitrary.js";
