@@ -12,7 +12,8 @@
  */
 import { assertFinite, RangeViolationError, zeros, type NamedTensors } from "@qoq/core";
 import type { ReferenceImpl } from "../impl.js";
-import { assertAccumulatorK, checkUint4, gemmEpilogue, INT32_MAX, scaleValues } from "./weight_common.js";
+import { f16Values } from "./quant_act_int8.js";
+import { assertAccumulatorK, checkUint4, gemmEpilogue, INT32_MAX } from "./weight_common.js";
 
 /**
  * Largest K for which both int32 accumulators of `gemm_w4a8_chn` provably cannot overflow:
@@ -39,8 +40,8 @@ export const gemmW4a8Chn: ReferenceImpl = (inputs, _params, dims): NamedTensors 
     for (let i = 0; i < k; i++) s += xq[row * k + i]!;
     if (s !== xqsum[row]) throw new RangeViolationError("xqsum", row, `${xqsum[row]} is not the sum of row ${row} of 'xq' (${s})`);
   }
-  const sx = scaleValues(inputs.xscale!);
-  const sw = scaleValues(inputs.scale!);
+  const sx = f16Values(inputs.xscale!);
+  const sw = f16Values(inputs.scale!);
   const y = zeros("f16", [m, n]);
   for (let row = 0; row < m; row++) {
     for (let col = 0; col < n; col++) {

@@ -11,7 +11,8 @@
  */
 import { assertFinite, zeros, type NamedTensors } from "@qoq/core";
 import type { ReferenceImpl } from "../impl.js";
-import { assertAccumulatorK, expandW8, gemmEpilogue, INT32_MAX, scaleValues } from "./weight_common.js";
+import { f16Values } from "./quant_act_int8.js";
+import { assertAccumulatorK, expandW8, gemmEpilogue, INT32_MAX } from "./weight_common.js";
 
 /**
  * Largest K for which the int32 accumulator of `gemm_w4a8_g128` provably cannot overflow:
@@ -29,8 +30,8 @@ export const gemmW4a8G128: ReferenceImpl = (inputs, _params, dims): NamedTensors
   assertFinite("s1", inputs.s1!);
   const w8 = expandW8("gemm_w4a8_g128", inputs.q!.data as Uint8Array, inputs.zero!.data as Uint8Array, inputs.s2!.data as Uint8Array, n, k, dims.G!);
   const xq = inputs.xq!.data as Int8Array;
-  const sx = scaleValues(inputs.xscale!);
-  const s1 = scaleValues(inputs.s1!);
+  const sx = f16Values(inputs.xscale!);
+  const s1 = f16Values(inputs.s1!);
   const y = zeros("f16", [m, n]);
   for (let row = 0; row < m; row++) {
     for (let col = 0; col < n; col++) {

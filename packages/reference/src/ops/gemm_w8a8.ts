@@ -9,7 +9,8 @@
  */
 import { assertFinite, zeros, type NamedTensors } from "@qoq/core";
 import type { ReferenceImpl } from "../impl.js";
-import { assertAccumulatorK, gemmEpilogue, INT32_MAX, scaleValues } from "./weight_common.js";
+import { f16Values } from "./quant_act_int8.js";
+import { assertAccumulatorK, gemmEpilogue, INT32_MAX } from "./weight_common.js";
 
 /**
  * Largest K for which the int32 accumulator of `gemm_w8a8` provably cannot overflow:
@@ -27,8 +28,8 @@ export const gemmW8a8: ReferenceImpl = (inputs, _params, dims): NamedTensors => 
   assertFinite("scale", inputs.scale!);
   const xq = inputs.xq!.data as Int8Array;
   const q = inputs.q!.data as Int8Array;
-  const sx = scaleValues(inputs.xscale!);
-  const sw = scaleValues(inputs.scale!);
+  const sx = f16Values(inputs.xscale!);
+  const sw = f16Values(inputs.scale!);
   const y = zeros("f16", [m, n]);
   for (let row = 0; row < m; row++) {
     for (let col = 0; col < n; col++) {

@@ -7,7 +7,7 @@
  * `amax = 0` gives scale 0 and all codes 0 (no division by zero).
  * @module
  */
-import { assertFinite, f16, fromF16Bits, rne, toF16Bits, zeros, type NamedTensors, type Tensor } from "@qoq/core";
+import { assertFinite, f16, rne, toF16Bits, toNumbers, zeros, type NamedTensors, type Tensor } from "@qoq/core";
 import type { ReferenceImpl } from "../impl.js";
 
 /** Quantized rows: codes, binary16 scale bits, and code sums. */
@@ -59,10 +59,7 @@ export function quantizeActivations(values: ArrayLike<number>, m: number, k: num
 
 /** Decode binary16 bits to numbers. */
 export function f16Values(t: Tensor): Float64Array {
-  const d = t.data as Uint16Array;
-  const out = new Float64Array(d.length);
-  for (let i = 0; i < d.length; i++) out[i] = fromF16Bits(d[i]!);
-  return out;
+  return toNumbers(t);
 }
 
 export const quantActInt8: ReferenceImpl = (inputs, _params, dims): NamedTensors => {

@@ -6,7 +6,7 @@
  * `y = f16(f32(f32(acc) · f32(s_w · s_x)))`.
  * @module
  */
-import { OverflowError, RangeViolationError, ShapeError, fromF16Bits, toF16Bits, type Tensor } from "@qoq/core";
+import { OverflowError, RangeViolationError, ShapeError, toF16Bits } from "@qoq/core";
 
 /** Largest UINT4 code. */
 export const UINT4_MAX = 15;
@@ -25,14 +25,6 @@ export function checkUint4(name: string, data: Uint8Array): void {
   for (let i = 0; i < data.length; i++) {
     if (data[i]! > UINT4_MAX) throw new RangeViolationError(name, i, `code ${data[i]} is not a UINT4 code 0..${UINT4_MAX}`);
   }
-}
-
-/** Decode binary16 scale bits to numbers (the tensor's finiteness must be checked before). */
-export function scaleValues(t: Tensor): Float64Array {
-  const d = t.data as Uint16Array;
-  const out = new Float64Array(d.length);
-  for (let i = 0; i < d.length; i++) out[i] = fromF16Bits(d[i]!);
-  return out;
 }
 
 /**
