@@ -74,7 +74,7 @@ describe("the HTML report", () => {
     page.on("pageerror", (e) => errors.push(e.message));
     page.on("request", (r) => requests.push(r.url()));
     await page.goto(url);
-    await page.waitForFunction(() => document.body.dataset.chartsRendered !== undefined, undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => document.body.dataset.chartsRendered !== undefined, undefined, { timeout: 120_000 });
     expect(errors).toEqual([]);
     expect(requests.filter((u) => u !== url)).toEqual([]);
 
@@ -117,7 +117,7 @@ describe("the HTML report", () => {
     writeHtmlReport(dir, bare);
     const page = await browser!.newPage();
     await page.setContent(readFileSync(join(dir, "index.html"), "utf8"));
-    await page.waitForFunction(() => document.body.dataset.chartsRendered !== undefined, undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => document.body.dataset.chartsRendered !== undefined, undefined, { timeout: 120_000 });
     expect(Number(await page.evaluate(() => document.body.dataset.chartsRendered))).toBe(report.backends.length * 2);
     expect(await page.textContent("body")).toContain("No model-level results in this run");
     await page.close();
