@@ -16,3 +16,8 @@ export { quantizeKv4, quantizeKv4Row, type Kv4Row, type QuantizedKv4 } from "./o
 export { dequantKv4Value } from "./ops/dequant_kv4.js";
 export { KV4_PAGE_SIZE } from "./ops/attention_kv4_decode.js";
 export { hadamardBlockSize, hadamardTransform } from "./ops/hadamard_rotate.js";
+export { smoothingFactor } from "./ops/transform_common.js";
+export { smoothLinearLambda } from "./ops/smooth_linear.js";
+export { smoothAttentionLambda, ropePartner } from "./ops/smooth_attention.js";
+export { reorderPermutation } from "./ops/reorder_channels.js";
+export { clipRatios, outputError } from "./ops/clip_search.js";
