@@ -35,7 +35,7 @@
  */
 import { f16, ParamError, RangeViolationError } from "@qoq/core";
 import type { LlamaConfig } from "./config.js";
-import type { LanguageModel, LayerHook, LayerHookOptions, Session } from "./language_model.js";
+import type { ActivationHook, LanguageModel, LayerHook, LayerHookOptions, Session } from "./language_model.js";
 import { validateWeights } from "./validate.js";
 import type { LayerWeights, LlamaWeights } from "./weights.js";
 
@@ -250,6 +250,7 @@ export class DenseLlamaModel implements LanguageModel {
   private readonly pairB: Int32Array;
   private readonly eps: number;
   private readonly onLayer: LayerHook | undefined;
+  private readonly onActivation: ActivationHook | undefined;
 
   /**
    * @param weights FP32 weights (validated: shapes and finiteness); for `fp16` they are rounded
@@ -260,6 +261,7 @@ export class DenseLlamaModel implements LanguageModel {
   constructor(weights: LlamaWeights, precision: DensePrecision = "fp32", opts: LayerHookOptions = {}) {
     validateWeights(weights);
     this.onLayer = opts.onLayer;
+    this.onActivation = opts.onActivation;
     const c = weights.config;
     this.config = c;
     this.precision = precision;
@@ -366,6 +368,7 @@ export class DenseLlamaModel implements LanguageModel {
       const vcache = vc[l]!;
       for (let t = 0; t < T; t++) rmsnorm(xb.subarray(t * dim), x.subarray(t * dim), L.attnNorm, dim, this.eps);
       this.round(xb, T * dim);
+      this.onActivation?.(l, "attn_in", xb, T, dim);
       matmul(q, L.wq, xb, T, dim, dim);
       matmul(k, L.wk, xb, T, kvDim, dim);
       matmul(v, L.wv, xb, T, kvDim, dim);
@@ -397,6 +400,11 @@ export class DenseLlamaModel implements LanguageModel {
       }
       this.round(q, T * dim);
       this.round(k, T * kvDim);
+      if (this.onActivation !== undefined) {
+        this.onActivation(l, "q", q, T, dim);
+        this.onActivation(l, "k", k, T, kvDim);
+        this.onActivation(l, "v", v, T, kvDim);
+      }
       // Cache: keys in pair order (a_0, b_0, a_1, b_1, …) per head, values as they are.
       for (let t = 0; t < T; t++) {
         const dst = (pos0 + t) * kvDim;
@@ -493,6 +501,7 @@ export class DenseLlamaModel implements LanguageModel {
         }
       }
       this.round(ao, T * dim);
+      this.onActivation?.(l, "o_in", ao, T, dim);
       matmul(xb, L.wo, ao, T, dim, dim);
       this.round(xb, T * dim);
       for (let j = 0; j < T * dim; j++) x[j] = Math.fround(x[j]! + xb[j]!);
@@ -500,6 +509,7 @@ export class DenseLlamaModel implements LanguageModel {
       // Feed-forward: w2(silu(w1·x) ⊙ w3·x).
       for (let t = 0; t < T; t++) rmsnorm(xb.subarray(t * dim), x.subarray(t * dim), L.ffnNorm, dim, this.eps);
       this.round(xb, T * dim);
+      this.onActivation?.(l, "ffn_in", xb, T, dim);
       matmul(hb, L.w1, xb, T, hid, dim);
       matmul(hb2, L.w3, xb, T, hid, dim);
       this.round(hb, T * hid);
@@ -511,6 +521,7 @@ export class DenseLlamaModel implements LanguageModel {
       this.round(hb, T * hid);
       for (let i = 0; i < T * hid; i++) hb[i] = Math.fround(hb[i]! * hb2[i]!);
       this.round(hb, T * hid);
+      this.onActivation?.(l, "down_in", hb, T, hid);
       matmul(xb, L.w2, hb, T, dim, hid);
       this.round(xb, T * dim);
       for (let j = 0; j < T * dim; j++) x[j] = Math.fround(x[j]! + xb[j]!);

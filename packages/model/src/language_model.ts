@@ -36,8 +36,26 @@ export interface LanguageModel {
  */
 export type LayerHook = (layer: number, hidden: Float32Array) => void;
 
+/**
+ * Where in a decoder layer an {@link ActivationHook} looks: `attn_in` the attention RMSNorm's
+ * output (the q/k/v projections' input), `q` and `k` the queries and keys after RoPE, `v` the
+ * values, `o_in` the attention output (o_proj's input), `ffn_in` the FFN RMSNorm's output
+ * (gate/up's input), `down_in` the SwiGLU product (down_proj's input).
+ */
+export type ActivationSite = "attn_in" | "q" | "k" | "v" | "o_in" | "ffn_in" | "down_in";
+
+/**
+ * Observer of a decoder layer's activations at one {@link ActivationSite}: `values` holds
+ * `tokens × width` binary32 values, row-major, channels in the model's natural order. It is a
+ * view into the forward pass's scratch memory, valid only during the call: copy what you keep.
+ * Calibration uses it to collect per-channel maxima and sample inputs.
+ */
+export type ActivationHook = (layer: number, site: ActivationSite, values: Float32Array, tokens: number, width: number) => void;
+
 /** Options of the forward passes that can report their residual stream. */
 export interface LayerHookOptions {
   /** Called with the residual stream after each decoder layer (see {@link LayerHook}). */
   readonly onLayer?: LayerHook;
+  /** Called with the layer's activations at every {@link ActivationSite} (dense forward passes only). */
+  readonly onActivation?: ActivationHook;
 }

@@ -286,6 +286,23 @@ describe("prefill vs decode", () => {
     for (let i = 7; i < 12; i++) expect(sameBits((await sc.forward([toks[i]!]))[0]!, dec[i - 7]!)).toBe(true);
   });
 
+  it("prefillKv 'kv4': a prefill gives the bits of feeding the tokens one by one (the past read from KV4)", async () => {
+    const w = testWeights();
+    const toks = randomTokens(70, TEST_CONFIG.vocabSize, 13); // crosses a 64-token page
+    const kv4 = createW4A8KV4Model(w, { variant: "g128", group: G, prefillKv: "kv4" });
+    const batched = await kv4.newSession().forward(toks);
+    const stepper = g32(w).newSession();
+    await stepper.forward([toks[0]!]); // a 1-token prefill attends only to itself: same in both modes
+    for (let i = 1; i < toks.length; i++) {
+      const one = (await stepper.forward([toks[i]!]))[0]!;
+      expect(sameBits(one, batched[i]!), `position ${i}`).toBe(true);
+    }
+    // And it is not the fp16 prefill: past keys/values differ by their KV4 rounding.
+    const fp16 = await g32(w).newSession().forward(toks);
+    expect(batched.some((d, i) => !sameBits(d, fp16[i]!))).toBe(true);
+    expect(() => createW4A8KV4Model(w, { prefillKv: "kv8" as "kv4" })).toThrow(ParamError);
+  });
+
   it("decodes across a page boundary; non-contiguous pages give the same bits as contiguous ones", async () => {
     const w = testWeights();
     const [n, p0] = [70, 61]; // prefill 61 tokens, then decode positions 61 … 69 across the page boundary at 64

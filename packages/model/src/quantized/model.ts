@@ -57,6 +57,29 @@ export interface W4A8KV4Options {
    * values; see {@link LayerHook}); absent, no extra work is done.
    */
   readonly onLayer?: LayerHook;
+  /** How a prefill's attention sees K/V (default `fp16`; see {@link PrefillKv}). */
+  readonly prefillKv?: PrefillKv;
+}
+
+/**
+ * How the attention of a prefill (the first forward() of a session) sees keys and values:
+ * - `fp16` (default, as QServe's engine): `attention_prefill` over the step's own binary16 K/V;
+ *   the KV4 pages are written for later decode steps but not read.
+ * - `kv4`: the pages are written first, then every token attends exactly as a decode step at
+ *   its position would — `attention_kv4_decode` with one "sequence" per token, all sharing the
+ *   block table, `ctx_len` = its position — so the past is read back from KV4 and only the
+ *   token's own K/V is unquantized. Logits equal those of feeding the tokens one at a time, bit
+ *   for bit. Perplexity under `kv4` measures the KV4 cache's error, as fake-quantized evaluations
+ *   (DeepCompressor's) do.
+ */
+export type PrefillKv = "fp16" | "kv4";
+
+/** Options of {@link createQuantizedModel}. */
+export interface QuantizedModelOptions {
+  /** Observer of the residual stream after each decoder layer (see {@link LayerHook}). */
+  readonly onLayer?: LayerHook;
+  /** How a prefill's attention sees K/V (default `fp16`; see {@link PrefillKv}). */
+  readonly prefillKv?: PrefillKv;
 }
 
 /** Label of a quantized model, e.g. `w4a8kv4-g128 (rtn) on reference`. */
@@ -130,6 +153,8 @@ export class W4A8KV4Model implements LanguageModel {
   private rope: { positions: number; cos: Tensor<"f32">; sin: Tensor<"f32"> } | undefined;
   /** Observer of the residual stream after each layer, if any (see {@link LayerHook}). */
   readonly onLayer: LayerHook | undefined;
+  /** How a prefill's attention sees K/V (see {@link PrefillKv}). */
+  readonly prefillKv: PrefillKv;
 
   /**
    * @param config the model's configuration
@@ -138,10 +163,13 @@ export class W4A8KV4Model implements LanguageModel {
    * @param load produces the quantized weights; called once, on the first forward() or
    *   {@link W4A8KV4Model.quantized} (so quantization through the backend runs lazily)
    * @param onLayer observer of the residual stream after each layer (see {@link LayerHook})
+   * @param prefillKv how a prefill's attention sees K/V (default `fp16`; see {@link PrefillKv})
    */
-  constructor(config: LlamaConfig, label: string, backend: Backend, load: () => Promise<QuantizedModel>, onLayer?: LayerHook) {
+  constructor(config: LlamaConfig, label: string, backend: Backend, load: () => Promise<QuantizedModel>, onLayer?: LayerHook, prefillKv: PrefillKv = "fp16") {
+    if (prefillKv !== "fp16" && prefillKv !== "kv4") throw new ParamError(`prefillKv must be 'fp16' or 'kv4', got '${String(prefillKv)}'`);
     this.config = config;
     this.onLayer = onLayer;
+    this.prefillKv = prefillKv;
     this.label = label;
     this.backend = backend;
     this.load = load;
@@ -290,7 +318,27 @@ export class W4A8KV4Session implements Session {
       const kq = await run("quant_kv4", { v: kr });
       const vq = await run("quant_kv4", { v });
       let o: Tensor;
-      if (!decode) {
+      const pagesFirst = !decode && this.model.prefillKv === "kv4";
+      if (pagesFirst) {
+        cache.write(l, "k", kq.q!, kq.scale!, kq.min!, pages, slots);
+        cache.write(l, "v", vq.q!, vq.scale!, vq.min!, pages, slots);
+      }
+      if (pagesFirst) {
+        // Every token as a decode step at its own position (see PrefillKv).
+        const nb = this.pageList.length;
+        const table = new Int32Array(T * nb);
+        for (let t = 0; t < T; t++) table.set(this.pageList, t * nb);
+        o = (
+          await run("attention_kv4_decode", {
+            q: qr,
+            k: kr,
+            v,
+            ...cache.decodeInputs(l),
+            block_table: tensor("i32", [T, nb], table),
+            ctx_len: tensor("i32", [T], posData),
+          })
+        ).o!;
+      } else if (!decode) {
         o = (await run("attention_prefill", { q: qr, k: kr, v })).o!;
       } else {
         // The past (positions < pos0) is read from the pages; the new token's own k/v unquantized.
@@ -305,8 +353,10 @@ export class W4A8KV4Session implements Session {
           })
         ).o!;
       }
-      cache.write(l, "k", kq.q!, kq.scale!, kq.min!, pages, slots);
-      cache.write(l, "v", vq.q!, vq.scale!, vq.min!, pages, slots);
+      if (!pagesFirst) {
+        cache.write(l, "k", kq.q!, kq.scale!, kq.min!, pages, slots);
+        cache.write(l, "v", vq.q!, vq.scale!, vq.min!, pages, slots);
+      }
       const a = await run("quant_act_int8", { x: tensor("f16", [T, qDim], o.data as Uint16Array) });
       const y = await gemm(backend, L.o, a, T);
       h = (await run("residual_add", { a: h, b: y })).y!;
@@ -337,8 +387,8 @@ export class W4A8KV4Session implements Session {
  * A W4A8KV4 model over already quantized weights (RTN here, the QoQ pipeline later), running its
  * ops on `backend` (default: the reference).
  */
-export function createQuantizedModel(q: QuantizedModel, backend: Backend = createReferenceBackend()): W4A8KV4Model {
-  return new W4A8KV4Model(q.config, quantizedLabel(q, backend.name), backend, () => Promise.resolve(q));
+export function createQuantizedModel(q: QuantizedModel, backend: Backend = createReferenceBackend(), opts: QuantizedModelOptions = {}): W4A8KV4Model {
+  return new W4A8KV4Model(q.config, quantizedLabel(q, backend.name), backend, () => Promise.resolve(q), opts.onLayer, opts.prefillKv);
 }
 
 /**
@@ -352,5 +402,5 @@ export function createW4A8KV4Model(weights: LlamaWeights, opts: W4A8KV4Options =
   const { variant, group } = resolveQuantVariant(opts);
   const backend = opts.backend ?? createReferenceBackend();
   const rtn = opts.group !== undefined ? { variant, group } : { variant };
-  return new W4A8KV4Model(weights.config, quantizedLabel({ variant, group, method: "rtn" }, backend.name), backend, () => quantizeRtn(weights, backend, rtn), opts.onLayer);
+  return new W4A8KV4Model(weights.config, quantizedLabel({ variant, group, method: "rtn" }, backend.name), backend, () => quantizeRtn(weights, backend, rtn), opts.onLayer, opts.prefillKv);
 }

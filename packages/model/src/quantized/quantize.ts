@@ -26,7 +26,7 @@
  * `chn` and `w8a8` need no padding.
  * @module
  */
-import { ParamError, tensor, toF16Bits, type Backend, type Tensor } from "@qoq/core";
+import { ParamError, tensor, toF16Bits, type Backend, type NamedTensors, type Tensor } from "@qoq/core";
 import type { LlamaConfig } from "../config.js";
 import { headDim } from "../config.js";
 import { validateWeights } from "../validate.js";
@@ -189,9 +189,19 @@ export function toF16Tensor(a: Float32Array, shape: readonly number[]): Tensor<"
 
 /**
  * Quantize one [n × k] f32 weight with the op of `variant`, run on `backend`. For `g128`, the
- * columns are first zero-padded to a multiple of `group` (see the module comment).
+ * columns are first zero-padded to a multiple of `group` (see the module comment). `ratio`
+ * (f32[n], `chn` only) is the per-row clipping ratio `quant_weight_chn` applies to the range.
  */
-export async function quantizeLinear(backend: Backend, w: Float32Array, n: number, k: number, variant: QuantVariant, group = DEFAULT_QUANT_GROUP): Promise<QuantizedLinear> {
+export async function quantizeLinear(
+  backend: Backend,
+  w: Float32Array,
+  n: number,
+  k: number,
+  variant: QuantVariant,
+  group = DEFAULT_QUANT_GROUP,
+  ratio?: Float32Array,
+): Promise<QuantizedLinear> {
+  if (ratio !== undefined && variant !== "chn") throw new ParamError(`quantizeLinear: clipping ratios apply to the chn variant only, not '${variant}'`);
   if (w.length !== n * k) throw new ParamError(`quantizeLinear: ${w.length} weights do not fill [${n} × ${k}]`);
   switch (variant) {
     case "g128": {
@@ -201,7 +211,9 @@ export async function quantizeLinear(backend: Backend, w: Float32Array, n: numbe
       return { variant, n, k, kPadded, group, q: r.q as Tensor<"u8">, zero: r.zero as Tensor<"u8">, s2: r.s2 as Tensor<"u8">, s1: r.s1 as Tensor<"f16"> };
     }
     case "chn": {
-      const r = await backend.run("quant_weight_chn", { w: tensor("f32", [n, k], w) });
+      const inputs: NamedTensors = { w: tensor("f32", [n, k], w) };
+      if (ratio !== undefined) inputs.ratio = tensor("f32", [n], ratio);
+      const r = await backend.run("quant_weight_chn", inputs);
       return { variant, n, k, q: r.q as Tensor<"u8">, zero: r.zero as Tensor<"u8">, scale: r.scale as Tensor<"f16"> };
     }
     case "w8a8": {
