@@ -21,3 +21,7 @@ export { smoothLinearLambda } from "./ops/smooth_linear.js";
 export { smoothAttentionLambda, ropePartner } from "./ops/smooth_attention.js";
 export { reorderPermutation } from "./ops/reorder_channels.js";
 export { clipRatios, outputError } from "./ops/clip_search.js";
+export { assertAccumulatorK, checkUint4, expandW8 } from "./ops/weight_common.js";
+export { checkAttentionHeads, scoreScale } from "./ops/attention_common.js";
+export { siluF16 } from "./ops/silu_mul_quant.js";
+export { UINT4_MAX, S2_RANGE, W8_RANGE } from "./ops/weight_common.js";
