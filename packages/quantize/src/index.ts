@@ -5,3 +5,4 @@
  * @module
  */
 export {};
+export * from "./checkpoint.js";
