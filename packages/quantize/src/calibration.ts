@@ -1,0 +1,147 @@
+/**
+ * Calibration: token windows cut from a calibration text, run through the FP32 model, and the
+ * statistics the QoQ steps need — per-channel absolute maxima of every linear layer's input, of
+ * the post-RoPE queries and keys, and of the values (qoq-spec §5.5), plus the inputs of the
+ * first tokens kept for clipping.
+ *
+ * The windows (deterministic; DeepCompressor instead draws random 1024-token windows with seed
+ * 42 from the Pile): the text is split into documents as the perplexity protocol does (blank
+ * lines), each document becomes `[BOS] + encode(document)`, the documents are concatenated into
+ * one token stream, the stream is cut into consecutive windows of `seqLen` tokens (a short tail is
+ * dropped), and `samples` of them are taken evenly spaced (all of them if there are fewer).
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { ParamError } from "@qoq/core";
+import { BOS_ID, createFp32Model, headDim, splitDocuments, type ActivationSite, type LlamaWeights, type Tokenizer } from "@qoq/model";
+
+/** Options of {@link calibrationWindows}. */
+export interface CalibrationOptions {
+  /** Number of windows (default 32). */
+  readonly samples?: number;
+  /** Tokens per window (default min(256, the model's seqLen)). */
+  readonly seqLen?: number;
+}
+
+/** The calibration data: token windows and the identity of the text they came from. */
+export interface CalibrationSet {
+  /** Token windows, each `seqLen` long. */
+  readonly windows: readonly (readonly number[])[];
+  /** SHA-256 (hex) of the calibration text's UTF-8 bytes. */
+  readonly sha256: string;
+  /** Tokens over all windows. */
+  readonly tokens: number;
+}
+
+/** Cut the calibration windows from `text` (see the module comment). Throws `ParamError` when the text has no full window. */
+export function calibrationWindows(text: string, tokenizer: Tokenizer, modelSeqLen: number, opts: CalibrationOptions = {}): CalibrationSet {
+  const samples = opts.samples ?? 32;
+  const seqLen = opts.seqLen ?? Math.min(256, modelSeqLen);
+  if (!Number.isSafeInteger(samples) || samples < 1) throw new ParamError(`calibration samples must be a positive integer, got ${samples}`);
+  if (!Number.isSafeInteger(seqLen) || seqLen < 2 || seqLen > modelSeqLen) throw new ParamError(`calibration window length must be an integer in [2, ${modelSeqLen}] (the model's seqLen), got ${seqLen}`);
+  const stream: number[] = [];
+  for (const doc of splitDocuments(text)) stream.push(BOS_ID, ...tokenizer.encode(doc));
+  const available = Math.floor(stream.length / seqLen);
+  if (available === 0) throw new ParamError(`the calibration text gives ${stream.length} tokens, fewer than one window of ${seqLen}`);
+  const n = Math.min(samples, available);
+  const windows: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    // Evenly spaced window indices: ⌊i·available/n⌋ (distinct since available ≥ n).
+    const w = Math.floor((i * available) / n);
+    windows.push(stream.slice(w * seqLen, (w + 1) * seqLen));
+  }
+  return { windows, sha256: createHash("sha256").update(text, "utf8").digest("hex"), tokens: n * seqLen };
+}
+
+/** Per-channel maxima of |x| at every activation site of one layer, over all calibration tokens. */
+export type SiteMaxima = Record<ActivationSite, Float64Array>;
+
+/** The activations of the first calibration window kept for clipping (binary32, row-major tokens × width). */
+export interface KeptInputs {
+  /** Tokens kept (rows), the first `tokens` positions of window 0. */
+  readonly tokens: number;
+  /** Input of q/k/v_proj. */
+  readonly attnIn: Float32Array;
+  /** Input of o_proj. */
+  readonly oIn: Float32Array;
+  /** Input of gate/up_proj. */
+  readonly ffnIn: Float32Array;
+  /** Input of down_proj. */
+  readonly downIn: Float32Array;
+}
+
+/** Calibration statistics of a whole model. */
+export interface CalibrationStats {
+  /** Per layer: the maxima of every site. */
+  readonly maxima: readonly SiteMaxima[];
+  /** Per layer: the kept inputs (only when `keepTokens` > 0). */
+  readonly kept: readonly KeptInputs[];
+  /** Tokens the maxima cover. */
+  readonly tokens: number;
+}
+
+/** Options of {@link collectStats}. */
+export interface CollectOptions {
+  /** Keep the inputs of the first `keepTokens` tokens of window 0 (default 0, at most its length). */
+  readonly keepTokens?: number;
+  /** Called after each window with (done, total). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+const SITES: readonly ActivationSite[] = ["attn_in", "q", "k", "v", "o_in", "ffn_in", "down_in"];
+
+/** Run every calibration window through the FP32 forward pass of `weights` and collect {@link CalibrationStats}. */
+export async function collectStats(weights: LlamaWeights, set: CalibrationSet, opts: CollectOptions = {}): Promise<CalibrationStats> {
+  const c = weights.config;
+  const hd = headDim(c);
+  const width: Record<ActivationSite, number> = {
+    attn_in: c.dim,
+    q: c.nHeads * hd,
+    k: c.nKvHeads * hd,
+    v: c.nKvHeads * hd,
+    o_in: c.nHeads * hd,
+    ffn_in: c.dim,
+    down_in: c.hiddenDim,
+  };
+  const maxima: SiteMaxima[] = [];
+  for (let l = 0; l < c.nLayers; l++) {
+    const m = {} as SiteMaxima;
+    for (const s of SITES) m[s] = new Float64Array(width[s]);
+    maxima.push(m);
+  }
+  const keep = Math.min(opts.keepTokens ?? 0, set.windows[0]?.length ?? 0);
+  const keptSites = { attn_in: "attnIn", o_in: "oIn", ffn_in: "ffnIn", down_in: "downIn" } as const;
+  const kept = Array.from({ length: keep > 0 ? c.nLayers : 0 }, () => ({
+    tokens: keep,
+    attnIn: new Float32Array(keep * c.dim),
+    oIn: new Float32Array(keep * width.o_in),
+    ffnIn: new Float32Array(keep * c.dim),
+    downIn: new Float32Array(keep * c.hiddenDim),
+  }));
+  let windowIndex = 0;
+  const model = createFp32Model(weights, {
+    onActivation: (layer, site, values, tokens, w) => {
+      const m = maxima[layer]![site];
+      for (let t = 0; t < tokens; t++) {
+        for (let j = 0; j < w; j++) {
+          const a = Math.abs(values[t * w + j]!);
+          if (a > m[j]!) m[j] = a;
+        }
+      }
+      if (windowIndex === 0 && keep > 0 && site in keptSites) {
+        const dst = kept[layer]![keptSites[site as keyof typeof keptSites]];
+        dst.set(values.subarray(0, keep * w));
+      }
+    },
+  });
+  for (windowIndex = 0; windowIndex < set.windows.length; windowIndex++) {
+    const session = model.newSession();
+    try {
+      await session.forward(set.windows[windowIndex]!);
+    } finally {
+      session.dispose();
+    }
+    opts.onProgress?.(windowIndex + 1, set.windows.length);
+  }
+  return { maxima, kept, tokens: set.tokens };
+}

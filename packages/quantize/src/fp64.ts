@@ -1,0 +1,101 @@
+/**
+ * Float64 working copies of a model's weights: every offline QoQ transform (γ folding, rotation,
+ * smoothing, reordering) runs on these, as DeepCompressor runs them in float64, and the result is
+ * rounded to binary32 once, at the end of each step.
+ * @module
+ */
+import type { LlamaConfig, LlamaWeights } from "@qoq/model";
+
+/** One decoder layer's weights in float64 (same layouts as {@link @qoq/model!LayerWeights}). */
+export interface Fp64Layer {
+  /** RMSNorm γ before attention, [dim]. */
+  attnNorm: Float64Array;
+  /** q_proj, [nHeads·headDim][dim]. */
+  wq: Float64Array;
+  /** k_proj, [nKvHeads·headDim][dim]. */
+  wk: Float64Array;
+  /** v_proj, [nKvHeads·headDim][dim]. */
+  wv: Float64Array;
+  /** o_proj, [dim][nHeads·headDim]. */
+  wo: Float64Array;
+  /** RMSNorm γ before the FFN, [dim]. */
+  ffnNorm: Float64Array;
+  /** gate_proj, [hiddenDim][dim]. */
+  w1: Float64Array;
+  /** down_proj, [dim][hiddenDim]. */
+  w2: Float64Array;
+  /** up_proj, [hiddenDim][dim]. */
+  w3: Float64Array;
+}
+
+/** A whole model in float64; the classifier is always its own array (never shared with the embedding). */
+export interface Fp64Weights {
+  /** Configuration (its `tiedEmbeddings` is recomputed by {@link toFp32}). */
+  config: LlamaConfig;
+  /** Token embeddings, [vocabSize][dim]. */
+  tokenEmbedding: Float64Array;
+  /** Decoder layers. */
+  layers: Fp64Layer[];
+  /** Final RMSNorm γ, [dim]. */
+  finalNorm: Float64Array;
+  /** Classifier, [vocabSize][dim]. */
+  classifier: Float64Array;
+}
+
+/** Exact float64 copies of binary32 weights. */
+export function toFp64(w: LlamaWeights): Fp64Weights {
+  const f = (a: Float32Array) => Float64Array.from(a);
+  return {
+    config: w.config,
+    tokenEmbedding: f(w.tokenEmbedding),
+    layers: w.layers.map((l) => ({
+      attnNorm: f(l.attnNorm),
+      wq: f(l.wq),
+      wk: f(l.wk),
+      wv: f(l.wv),
+      wo: f(l.wo),
+      ffnNorm: f(l.ffnNorm),
+      w1: f(l.w1),
+      w2: f(l.w2),
+      w3: f(l.w3),
+    })),
+    finalNorm: f(w.finalNorm),
+    classifier: f(w.classifier),
+  };
+}
+
+/** Equal element for element (bitwise for the values binary32 rounding produces). */
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Binary32 weights, each value rounded once from float64. The embedding and classifier stay one
+ * array (and `tiedEmbeddings` true) only when they round to the same values — γ folding and
+ * rotation usually untie them.
+ */
+export function toFp32(w: Fp64Weights): LlamaWeights {
+  const f = (a: Float64Array) => Float32Array.from(a);
+  const tokenEmbedding = f(w.tokenEmbedding);
+  const cls = f(w.classifier);
+  const tied = sameValues(tokenEmbedding, cls);
+  return {
+    config: { ...w.config, tiedEmbeddings: tied },
+    tokenEmbedding,
+    layers: w.layers.map((l) => ({
+      attnNorm: f(l.attnNorm),
+      wq: f(l.wq),
+      wk: f(l.wk),
+      wv: f(l.wv),
+      wo: f(l.wo),
+      ffnNorm: f(l.ffnNorm),
+      w1: f(l.w1),
+      w2: f(l.w2),
+      w3: f(l.w3),
+    })),
+    finalNorm: f(w.finalNorm),
+    classifier: tied ? tokenEmbedding : cls,
+  };
+}

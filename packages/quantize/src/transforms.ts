@@ -1,0 +1,212 @@
+/**
+ * The offline QoQ transforms, each exact for the FP model's function (up to float64 rounding),
+ * applied in place to {@link Fp64Weights} (qoq-spec §4–§5). Where an op of the registry states
+ * the transform (`hadamard_rotate`, `smooth_attention`, `smooth_linear`), it is run on the
+ * reference, so the pipeline and the op's spec are one definition; the GQA-aware o_proj
+ * smoothing and the reorderings use the reference's exported formulas (`smoothingFactor`,
+ * `reorderPermutation`) directly, because one v_proj row feeds several o_proj columns there.
+ * @module
+ */
+import { tensor, type Tensor } from "@qoq/core";
+import { headDim, type LlamaConfig } from "@qoq/model";
+import { reorderPermutation, runReference, smoothingFactor } from "@qoq/reference";
+import type { SiteMaxima } from "./calibration.js";
+import type { Fp64Weights } from "./fp64.js";
+
+const f64 = (data: Float64Array, rows: number, cols: number): Tensor<"f64"> => tensor("f64", [rows, cols], data);
+const f32 = (data: Float64Array): Tensor<"f32"> => tensor("f32", [data.length], Float32Array.from(data));
+const out64 = (t: Tensor | undefined): Float64Array => t!.data as Float64Array;
+
+/** Multiply column j of the row-major `rows`×`cols` matrix `w` by `s[j]`, in place. */
+function scaleColumns(w: Float64Array, rows: number, cols: number, s: Float64Array): void {
+  for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) w[r * cols + j]! *= s[j]!;
+}
+
+/**
+ * Fold every RMSNorm γ into the linears that read the norm's output (q/k/v after the attention
+ * norm, gate/up after the FFN norm, the classifier after the final norm) and set γ to 1:
+ * `W·diag(γ)·x̂ = (W·diag(γ))·x̂`. Needed before {@link rotateResidual}, since RMSNorm commutes
+ * with a rotation only when γ is uniform.
+ */
+export function foldNorms(w: Fp64Weights): void {
+  const { dim, vocabSize } = w.config;
+  const hd = headDim(w.config);
+  const kvDim = w.config.nKvHeads * hd;
+  for (const L of w.layers) {
+    scaleColumns(L.wq, w.config.nHeads * hd, dim, L.attnNorm);
+    scaleColumns(L.wk, kvDim, dim, L.attnNorm);
+    scaleColumns(L.wv, kvDim, dim, L.attnNorm);
+    scaleColumns(L.w1, w.config.hiddenDim, dim, L.ffnNorm);
+    scaleColumns(L.w3, w.config.hiddenDim, dim, L.ffnNorm);
+    L.attnNorm.fill(1);
+    L.ffnNorm.fill(1);
+  }
+  scaleColumns(w.classifier, vocabSize, dim, w.finalNorm);
+  w.finalNorm.fill(1);
+}
+
+/** True if every RMSNorm γ of the model is exactly 1. */
+export function normsFolded(w: Fp64Weights): boolean {
+  const ones = (a: Float64Array) => a.every((x) => x === 1);
+  return ones(w.finalNorm) && w.layers.every((L) => ones(L.attnNorm) && ones(L.ffnNorm));
+}
+
+/**
+ * Rotate the residual stream by the `hadamard_rotate` op's H (normalized Sylvester Hadamard for
+ * a power-of-two `dim`, block-diagonal `I_m ⊗ H_{2^a}` otherwise — see that op): with the
+ * residual row vector `x' = x·H`, the embedding becomes `E·H`, every reader of the residual
+ * (q/k/v, gate/up, classifier) `W·H`, every writer (o_proj, down_proj) `Hᵀ·W`. RMSNorm keeps
+ * ‖x‖, so with γ folded first ({@link foldNorms}) the model's function is unchanged.
+ */
+export function rotateResidual(w: Fp64Weights): void {
+  const c = w.config;
+  const hd = headDim(c);
+  const input = (m: Float64Array, rows: number) => {
+    m.set(out64(runReference("hadamard_rotate", { w: f64(m, rows, c.dim) }, { side: "input" }).w));
+  };
+  const output = (m: Float64Array, cols: number) => {
+    m.set(out64(runReference("hadamard_rotate", { w: f64(m, c.dim, cols) }, { side: "output" }).w));
+  };
+  input(w.tokenEmbedding, c.vocabSize);
+  input(w.classifier, c.vocabSize);
+  for (const L of w.layers) {
+    input(L.wq, c.nHeads * hd);
+    input(L.wk, c.nKvHeads * hd);
+    input(L.wv, c.nKvHeads * hd);
+    input(L.w1, c.hiddenDim);
+    input(L.w3, c.hiddenDim);
+    output(L.wo, c.nHeads * hd);
+    output(L.w2, c.hiddenDim);
+  }
+}
+
+/** Settings of {@link smoothAttention}. */
+export interface SmoothAttentionSettings {
+  /** Exponent of max|K| (default 0.5). */
+  readonly alpha: number;
+  /** Exponent of max|Q| (default 0). */
+  readonly beta: number;
+}
+
+/**
+ * SmoothAttention of one layer through the `smooth_attention` op: λ from the post-RoPE key
+ * (and, when β ≠ 0, query) maxima, equal on each RoPE pair of the model's style, per KV head;
+ * q_proj rows ×λ, k_proj rows ÷λ. Returns λ.
+ */
+export function smoothAttentionLayer(w: Fp64Weights, layer: number, m: SiteMaxima, s: SmoothAttentionSettings): Float64Array {
+  const c = w.config;
+  const hd = headDim(c);
+  const L = w.layers[layer]!;
+  const inputs = { wq: f64(L.wq, c.nHeads * hd, c.dim), wk: f64(L.wk, c.nKvHeads * hd, c.dim), kmax: f32(m.k), ...(s.beta !== 0 ? { qmax: f32(m.q) } : {}) };
+  const r = runReference("smooth_attention", inputs, { heads: c.nHeads, kv_heads: c.nKvHeads, alpha: s.alpha, beta: s.beta, style: c.ropeStyle });
+  L.wq.set(out64(r.wq));
+  L.wk.set(out64(r.wk));
+  return out64(r.lambda);
+}
+
+/** Exponents of the output smoothing (qoq-spec §5.2): `λ_j = max|X_j|^α / max|W_:,j|^β`. */
+export interface SmoothOutputSettings {
+  /** Exponent of the activation maxima. */
+  readonly alpha: number;
+  /** Exponent of the weight-column maxima. */
+  readonly beta: number;
+}
+
+/** Smooth down_proj's input through the `smooth_linear` op (producer: up_proj, whose rows feed the SwiGLU product). Returns λ. */
+export function smoothDownLayer(w: Fp64Weights, layer: number, m: SiteMaxima, s: SmoothOutputSettings): Float64Array {
+  const c = w.config;
+  const L = w.layers[layer]!;
+  const r = runReference("smooth_linear", { w: f64(L.w2, c.dim, c.hiddenDim), prev: f64(L.w3, c.hiddenDim, c.dim), xmax: f32(m.down_in) }, { alpha: s.alpha, beta: s.beta });
+  L.w2.set(out64(r.w));
+  L.w3.set(out64(r.prev));
+  return out64(r.lambda);
+}
+
+/**
+ * Smooth o_proj's input, folding λ into v_proj's rows. Under GQA one v_proj row (KV head g,
+ * channel d) feeds the o_proj column of channel d of every query head of g's group, so λ is one
+ * per v_proj row: `λ = (max over the group of max|X|)^α / (max over the group's columns of
+ * max|W_o|)^β` (the reference's `smoothingFactor`: 0, NaN or ∞ become 1). Returns λ per v row.
+ */
+export function smoothOutLayer(w: Fp64Weights, layer: number, m: SiteMaxima, s: SmoothOutputSettings): Float64Array {
+  const c = w.config;
+  const hd = headDim(c);
+  const L = w.layers[layer]!;
+  const qDim = c.nHeads * hd;
+  const group = c.nHeads / c.nKvHeads;
+  const lambda = new Float64Array(c.nKvHeads * hd);
+  for (let g = 0; g < c.nKvHeads; g++) {
+    for (let d = 0; d < hd; d++) {
+      let xm = 0;
+      let wm = 0;
+      for (let h = g * group; h < (g + 1) * group; h++) {
+        const col = h * hd + d;
+        xm = Math.max(xm, m.o_in[col]!);
+        for (let r = 0; r < c.dim; r++) wm = Math.max(wm, Math.abs(L.wo[r * qDim + col]!));
+      }
+      lambda[g * hd + d] = smoothingFactor(xm, s.alpha, wm, s.beta);
+    }
+  }
+  for (let r = 0; r < c.dim; r++) {
+    for (let col = 0; col < qDim; col++) {
+      const h = Math.floor(col / hd);
+      L.wo[r * qDim + col]! *= lambda[Math.floor(h / group) * hd + (col % hd)]!;
+    }
+  }
+  for (let row = 0; row < c.nKvHeads * hd; row++) {
+    // Divide rather than multiply by a rounded 1/λ: one rounding per element (as smooth_linear).
+    for (let j = 0; j < c.dim; j++) L.wv[row * c.dim + j]! /= lambda[row]!;
+  }
+  return lambda;
+}
+
+/** Permute rows: new row j is old row `perm[j]` (row length `cols`), rows `base … base+perm.length−1`. */
+function permuteRows(a: Float64Array, cols: number, perm: Int32Array, base = 0): void {
+  const old = a.slice(base * cols, (base + perm.length) * cols);
+  for (let j = 0; j < perm.length; j++) a.set(old.subarray(perm[j]! * cols, (perm[j]! + 1) * cols), (base + j) * cols);
+}
+
+/** Permute columns `base … base+perm.length−1` of a row-major `rows`×`cols` matrix: new column base+j is old base+perm[j]. */
+function permuteColumns(a: Float64Array, rows: number, cols: number, perm: Int32Array, base = 0): void {
+  const tmp = new Float64Array(perm.length);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < perm.length; j++) tmp[j] = a[r * cols + base + perm[j]!]!;
+    a.set(tmp, r * cols + base);
+  }
+}
+
+/**
+ * Activation-aware channel reordering of one layer (qoq-spec §5.3, per-group variant): down_proj's
+ * input channels sorted by max|X| ascending (the reference's stable `reorderPermutation`), with
+ * gate and up rows permuted alike; o_proj's input channels sorted within each KV head by the
+ * group's max|X| (v_proj rows and the o_proj columns of every query head of the group permuted
+ * alike — a permutation across heads would change which attention weights apply). Exact: a
+ * permutation of a hidden dimension between a producer and its consumer. Returns the permutations.
+ */
+export function reorderLayer(w: Fp64Weights, layer: number, m: SiteMaxima): { down: Int32Array; o: Int32Array[] } {
+  const c = w.config;
+  const hd = headDim(c);
+  const L = w.layers[layer]!;
+  const down = reorderPermutation(m.down_in);
+  permuteColumns(L.w2, c.dim, c.hiddenDim, down);
+  permuteRows(L.w1, c.dim, down);
+  permuteRows(L.w3, c.dim, down);
+  const group = c.nHeads / c.nKvHeads;
+  const qDim = c.nHeads * hd;
+  const o: Int32Array[] = [];
+  for (let g = 0; g < c.nKvHeads; g++) {
+    const xm = new Float64Array(hd);
+    for (let h = g * group; h < (g + 1) * group; h++) for (let d = 0; d < hd; d++) xm[d] = Math.max(xm[d]!, m.o_in[h * hd + d]!);
+    const perm = reorderPermutation(xm);
+    permuteRows(L.wv, c.dim, perm, g * hd);
+    for (let h = g * group; h < (g + 1) * group; h++) permuteColumns(L.wo, c.dim, qDim, perm, h * hd);
+    o.push(perm);
+  }
+  return { down, o };
+}
+
+/** The configuration's query width, KV width and head size. */
+export function widths(c: LlamaConfig): { qDim: number; kvDim: number; hd: number } {
+  const hd = headDim(c);
+  return { qDim: c.nHeads * hd, kvDim: c.nKvHeads * hd, hd };
+}
