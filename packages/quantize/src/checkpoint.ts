@@ -1,6 +1,6 @@
 /**
  * The QoQ quantized checkpoint format (`docs/checkpoint.md`): a safetensors file holding a
- * {@link @qoq/model!QuantizedModel} — codes, zero points and scales of every quantized linear
+ * `QuantizedModel` — codes, zero points and scales of every quantized linear
  * layer exactly as the GEMM ops take them, binary16 norms, embedding and classifier — and a
  * `__metadata__` block with the format tag and version, the numerics contract (QoQ-ref v1), the
  * writer, the model configuration, the variant and group, and what produced the weights (the
@@ -19,12 +19,12 @@
  * codes in −127..127, binary16 scales finite and non-negative, norms and embeddings finite.
  * Each violation is a typed error naming the tensor (or metadata key) and, for element
  * violations, the flat index and the byte offset in the file:
- * - {@link @qoq/core!SafetensorsError}: the container, the format tag/version, a missing,
+ * - `SafetensorsError`: the container, the format tag/version, a missing,
  *   malformed or unknown metadata key, a missing or unknown tensor;
- * - {@link @qoq/core!ParamError}: the configuration; on save, bad metadata arguments;
- * - {@link @qoq/core!DTypeError}, {@link @qoq/core!ShapeError}: a tensor's dtype or shape;
- * - {@link @qoq/core!RangeViolationError}: a code, zero point, scale or protective-range violation;
- * - {@link @qoq/core!NonFiniteError}: a NaN or ±∞ in a binary16 tensor.
+ * - `ParamError`: the configuration; on save, bad metadata arguments;
+ * - `DTypeError`, `ShapeError`: a tensor's dtype or shape;
+ * - `RangeViolationError`: a code, zero point, scale or protective-range violation;
+ * - `NonFiniteError`: a NaN or ±∞ in a binary16 tensor.
  *
  * **Tied classifier.** When the model's `lmHead` is the very `tokenEmbedding` tensor object (as
  * `quantizeRtn` gives for a tied model), the classifier is stored once: metadata
@@ -166,7 +166,7 @@ export interface LoadedQoqCheckpoint {
 /**
  * Canonical JSON of a JSON-compatible value: object keys sorted (UTF-16 code-unit order), no
  * whitespace, numbers and strings as `JSON.stringify` writes them (so `-0` is written `0`),
- * object properties whose value is `undefined` omitted. Throws {@link ParamError} (naming the
+ * object properties whose value is `undefined` omitted. Throws `ParamError` (naming the
  * path from `what`) for NaN, ±∞, `undefined` in an array or at the top, functions, symbols,
  * bigints, class instances (anything but plain objects and arrays), cycles, and nesting deeper
  * than {@link MAX_CHECKPOINT_JSON_DEPTH}.
@@ -597,7 +597,7 @@ function parseMeta(md: Record<string, string>, source: string): QoqCheckpointMet
 }
 
 /**
- * Parse and validate QoQ checkpoint bytes into a {@link QuantizedModel} and its metadata.
+ * Parse and validate QoQ checkpoint bytes into a `QuantizedModel` and its metadata.
  * `source` names the file in error messages. Everything is checked (see the module comment):
  * a file this returns runs through `createQuantizedModel` without a format error, and
  * `saveQoqCheckpoint(model, meta)` of the result gives back the same bytes for a file this

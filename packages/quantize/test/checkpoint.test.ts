@@ -22,7 +22,7 @@ import {
   type NamedTensors,
   type Tensor,
 } from "@qoq/core";
-import { createQuantizedModel, quantizeRtn, syntheticWeights, type LlamaConfig, type QuantizedLinear, type QuantizedModel, type QuantVariant } from "@qoq/model";
+import { createQuantizedModel, loadLlama2cBin, quantizeRtn, syntheticWeights, type LlamaConfig, type QuantizedLinear, type QuantizedModel, type QuantVariant } from "@qoq/model";
 import { createReferenceBackend } from "@qoq/reference";
 import {
   canonicalJson,
@@ -32,6 +32,7 @@ import {
   saveQoqCheckpoint,
   type QoqCheckpointInfo,
 } from "../src/checkpoint.js";
+import { dataFile } from "./data.js";
 
 /** dim 48 and hidden 80 are multiples of neither 32 nor 128: group 32 and group 128 both pad. */
 const SMALL: LlamaConfig = {
@@ -66,6 +67,11 @@ async function rtn(config: LlamaConfig, variant: QuantVariant, group?: number, s
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** The bytes of a Float32Array (bit patterns, so −0 and NaN payloads count). */
+function f32Bytes(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
 interface Case {
@@ -560,9 +566,28 @@ describe("the loaded model computes the same logits bit for bit", () => {
       const b = await createQuantizedModel(model).newSession().forward(tokens);
       expect(b.length).toBe(tokens.length);
       for (let t = 0; t < tokens.length; t++) {
-        expect(sameBytes(new Uint8Array(a[t]!.buffer, a[t]!.byteOffset, a[t]!.byteLength), new Uint8Array(b[t]!.buffer, b[t]!.byteOffset, b[t]!.byteLength))).toBe(true);
+        expect(sameBytes(f32Bytes(a[t]!), f32Bytes(b[t]!))).toBe(true);
       }
       expect(a[0]!.some((x) => x !== 0)).toBe(true);
     });
   }
+});
+
+describe("stories260K (a real trained model: hidden 172 padded to 256, shared classifier)", () => {
+  it("round-trips byte for byte and computes the same logits", async () => {
+    const weights = loadLlama2cBin(dataFile("stories260K.bin"));
+    const m = await quantizeRtn(weights, createReferenceBackend(), { variant: "g128" });
+    const bytes = saveQoqCheckpoint(m, { steps: {} });
+    const { model, meta } = loadQoqCheckpoint(bytes, "stories260K.qoq.safetensors");
+    expect(meta.tiedLmHead).toBe(true);
+    expect(model.lmHead).toBe(model.tokenEmbedding);
+    const down = model.layers[0]!.down;
+    expect(down.variant === "g128" && down.kPadded).toBe(256);
+    expect(model).toEqual(m);
+    expect(sameBytes(saveQoqCheckpoint(model, meta), bytes)).toBe(true);
+    const tokens = [1, 403, 407, 261, 378];
+    const a = await createQuantizedModel(m).newSession().forward(tokens);
+    const b = await createQuantizedModel(model).newSession().forward(tokens);
+    for (let t = 0; t < tokens.length; t++) expect(sameBytes(f32Bytes(b[t]!), f32Bytes(a[t]!))).toBe(true);
+  });
 });
