@@ -607,7 +607,15 @@ function parseMeta(md: Record<string, string>, source: string): QoqCheckpointMet
  */
 export function loadQoqCheckpoint(bytes: Uint8Array, source = "checkpoint"): LoadedQoqCheckpoint {
   if (!(bytes instanceof Uint8Array)) throw new ParamError(`loadQoqCheckpoint: expected a Uint8Array, got ${typeof bytes}`);
-  const { tensors, metadata } = parseSafetensors(bytes);
+  let parsed: ReturnType<typeof parseSafetensors>;
+  try {
+    parsed = parseSafetensors(bytes);
+  } catch (e) {
+    // Name the source in the container's own errors too (same class and fields).
+    if (e instanceof SafetensorsError) e.message = e.message.replace(/^safetensors: /, `safetensors: ${source}: `);
+    throw e;
+  }
+  const { tensors, metadata } = parsed;
   const meta = parseMeta(metadata, source);
   const { config, variant, group, tiedLmHead } = meta;
   const ctx: CheckContext = { source, offsets: dataOffsets(bytes) };

@@ -206,6 +206,10 @@ describe("canonicalJson", () => {
     expect(() => canonicalJson(v, "steps")).toThrow(ParamError);
     expect(() => canonicalJson(v, "steps")).toThrow(/steps\./);
   });
+  it("keeps a '__proto__' key that JSON.parse made an own property", () => {
+    const v = JSON.parse('{"b":1,"__proto__":{"x":[1]}}') as Record<string, unknown>;
+    expect(canonicalJson(v)).toBe('{"__proto__":{"x":[1]},"b":1}');
+  });
   it("rejects cycles and deep nesting", () => {
     const o: Record<string, unknown> = {};
     o.self = o;
@@ -262,7 +266,7 @@ describe("hostile files: each violation gives its typed error", () => {
   });
 
   // -- container
-  it("truncated by one byte", () => void expectLoadError(g128.subarray(0, g128.length - 1), SafetensorsError, "runs past"));
+  it("truncated by one byte", () => void expectLoadError(g128.subarray(0, g128.length - 1), SafetensorsError, "hostile.safetensors", "runs past"));
   it("truncated inside the header", () => void expectLoadError(g128.subarray(0, 100), SafetensorsError, "header length"));
   it("shorter than the length prefix", () => void expectLoadError(g128.subarray(0, 5), SafetensorsError, "shorter than the 8-byte"));
   it("header that is not JSON", () => {
@@ -412,6 +416,14 @@ describe("hostile files: each violation gives its typed error", () => {
   it("chn: an infinite scale", () => void expectLoadError(edit(chn, setElem(`${L0}self_attn.o_proj.scale`, 1, 0x7c00)), NonFiniteError, `${L0}self_attn.o_proj.scale`));
   it("w8a8: a code of −128", () => void expectLoadError(edit(w8, setElem(`${L0}self_attn.qkv_proj.q`, 77, -128)), RangeViolationError, `${L0}self_attn.qkv_proj.q`, "−127..127"));
   it("w8a8: a negative scale", () => void expectLoadError(edit(w8, setElem(`${L1}mlp.down_proj.scale`, 2, 0x8001)), RangeViolationError, `${L1}mlp.down_proj.scale`));
+
+  it("steps with a '__proto__' key load and save back to the same bytes", () => {
+    const b = edit(g128, (_t, md) => (md.steps = '{"__proto__":{"polluted":true},"a":1}'));
+    const { model, meta } = loadQoqCheckpoint(b);
+    expect(Object.keys(meta.steps)).toEqual(["__proto__", "a"]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(sameBytes(saveQoqCheckpoint(model, meta), b)).toBe(true);
+  });
 
   it("the edits themselves are sound: an unedited round trip through edit() loads", () => {
     expect(loadQoqCheckpoint(edit(g128, () => {})).model).toEqual(models.get(CASES[0]!.label)!);
