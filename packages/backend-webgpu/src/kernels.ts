@@ -1,14 +1,13 @@
 /**
- * Loading the WGSL kernels of `kernels/wgsl/` at run time. Each module is the prelude
- * (`common.wgsl`), the INT8 dot-product helpers (`dot_builtin.wgsl` with the
- * `packed_4x8_integer_dot_product` language feature, `dot_fallback.wgsl` without), the op's
- * includes and the op's kernel.
+ * Loading the WGSL kernels of `kernels/wgsl/` from disk (Node only; a browser bundle embeds them
+ * and uses {@link wgslFromMap}).
  * @module
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { IoError } from "@qoq/core";
+import { composeModule, type WgslSource } from "./wgsl.js";
 
 /**
  * Directory of the WGSL sources: `QOQ_WGSL_DIR` if set, else `kernels/wgsl` of the repository
@@ -38,14 +37,12 @@ export function readWgsl(file: string, dir: string = wgslDir()): string {
   return text;
 }
 
-/** The full WGSL module of a kernel: prelude, dot-product helpers, includes, kernel. */
+/** A {@link WgslSource} reading the files of `dir` (default {@link wgslDir}). */
+export function wgslFromDir(dir: string = wgslDir()): WgslSource {
+  return (file) => readWgsl(file, dir);
+}
+
+/** The full WGSL module of a kernel read from `dir`: prelude, dot-product helpers, includes, kernel. */
 export function moduleSource(kernel: string, includes: readonly string[], dot4: boolean, dir: string = wgslDir()): string {
-  const parts = [
-    dot4 ? "requires packed_4x8_integer_dot_product;\n" : "",
-    readWgsl("common.wgsl", dir),
-    readWgsl(dot4 ? "dot_builtin.wgsl" : "dot_fallback.wgsl", dir),
-    ...includes.map((f) => readWgsl(f, dir)),
-    readWgsl(kernel, dir),
-  ];
-  return parts.join("\n");
+  return composeModule(kernel, includes, dot4, wgslFromDir(dir));
 }

@@ -55,6 +55,24 @@ export function rowWords(data: Int8Array | Uint8Array, rows: number, k: number):
   return { words: out, kw };
 }
 
+/**
+ * Several input buffers as one (a kernel with more inputs than WebGPU's default of 8 storage
+ * buffers per shader stage allows): word `t` of the result is the word offset of part `t`, the
+ * parts follow the header in order.
+ */
+export function arena(parts: readonly Uint32Array[]): Uint32Array {
+  const offsets: number[] = [];
+  let at = parts.length;
+  for (const p of parts) {
+    offsets.push(at);
+    at += p.length;
+  }
+  const out = new Uint32Array(at);
+  out.set(offsets);
+  parts.forEach((p, t) => out.set(p, offsets[t]!));
+  return out;
+}
+
 const ROW_WG = (rows: number) => grid1d(rows);
 const ELEM_WG = (n: number) => grid1d(Math.ceil(n / 64));
 
@@ -238,7 +256,7 @@ export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams
       return {
         kernel: "attention_kv4_decode.wgsl",
         includes: ["attention_core.wgsl"],
-        inputs: ["q", "k", "v", "k_cache", "k_scale", "k_min", "v_cache", "v_scale", "v_min", "block_table", "ctx_len"].map((n) => words(I[n]!)),
+        inputs: [arena(["q", "k", "v", "k_cache", "k_scale", "k_min", "v_cache", "v_scale", "v_min", "block_table", "ctx_len"].map((n) => words(I[n]!)))],
         outputs: [{ name: "o", dtype: "f16", shape: [b, hq, d] }],
         params: [b, hq, hkv, d, nb, maxLen],
         grid: ROW_WG(b * hq),

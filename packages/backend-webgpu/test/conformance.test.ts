@@ -5,10 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OP_NAMES, type OpName } from "@qoq/core";
-// @qoq/oracle is not a declared dependency of this package (its lockfile entry lacks it), so the
-// runner is taken from the workspace sources; vitest transpiles them.
 import { runConformance, type OpSummary } from "@qoq/oracle";
-import type { WebGpuBackend } from "../src/index.js";
+import { readdirSync } from "node:fs";
+import { readWgsl, wgslDir, type WebGpuBackend } from "../src/index.js";
 import { RUNS, SEED, startBackend } from "./setup.js";
 
 let backend: WebGpuBackend;
@@ -55,6 +54,12 @@ describe("webgpu conformance (exact)", () => {
       expect(s!.status, explain(s!)).toBe("pass");
     });
   }
+
+  it("binds at most 8 storage buffers in every kernel (WebGPU's default limit; SwiftShader in Chromium allows 10)", () => {
+    const files = readdirSync(wgslDir()).filter((f) => f.endsWith(".wgsl"));
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) expect(readWgsl(f).match(/var<storage/g)?.length ?? 0, f).toBeLessThanOrEqual(8);
+  });
 
   it("answers unsupported, with a reason, for the offline float64 transforms", () => {
     for (const op of OP_NAMES.filter((o) => !SUPPORTED.includes(o))) {
