@@ -9,6 +9,7 @@ import { createReferenceBackend } from "@qoq/reference";
 /** Factories of the backends this build knows, by name. */
 export const BACKEND_FACTORIES: Readonly<Record<string, () => Promise<Backend>>> = {
   reference: () => Promise.resolve(createReferenceBackend()),
+  cpu: async () => (await import("@qoq/backend-cpu")).createCpuBackend(),
   webgpu: async () => (await import("@qoq/backend-webgpu")).createWebGpuBackend(),
   "onnx-fp16": () => Promise.resolve(createOnnxFp16Backend()),
 };

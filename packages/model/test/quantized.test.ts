@@ -519,13 +519,21 @@ describe("ops through the Backend", () => {
 describe("lm_head and errors", () => {
   it("lmHeadR32 gives the bits of sumR32", () => {
     const rng = new Rng(3);
-    for (const dim of [5, 64, 100]) {
+    for (const dim of [1, 5, 31, 32, 33, 63, 64, 65, 100, 128, 200]) {
       const vocab = 7;
-      const w = Float32Array.from({ length: vocab * dim }, () => fromF16Bits(toF16Bits(Math.fround(rng.normal()))));
-      const y = Float32Array.from({ length: dim }, () => fromF16Bits(toF16Bits(Math.fround(rng.normal()))));
-      const out = new Float32Array(vocab);
-      lmHeadR32(w, y, vocab, dim, out);
-      for (let v = 0; v < vocab; v++) expect(out[v]).toBe(Math.fround(sumR32(dim, (d) => Math.fround(w[v * dim + d]! * y[d]!))));
+      // Binary16 values as in the model, plus binary32 values, zeros of both signs, and cancelling pairs (exact-zero lane sums).
+      const value = (i: number): number => {
+        const r = rng.float();
+        if (r < 0.1) return r < 0.05 ? -0 : 0;
+        if (r < 0.15) return i % 2 === 0 ? 1.5 : -1.5;
+        return r < 0.6 ? fromF16Bits(toF16Bits(Math.fround(rng.normal()))) : Math.fround(rng.normal() * 1e3);
+      };
+      const w = Float32Array.from({ length: vocab * dim }, (_, i) => value(i));
+      const y = Float32Array.from({ length: dim }, (_, i) => value(i));
+      const out = new Float32Array(vocab + 3).fill(NaN);
+      lmHeadR32(w, y, vocab, dim, out, 2);
+      expect(Object.is(out[0], NaN) && Object.is(out[1], NaN) && Object.is(out[vocab + 2], NaN)).toBe(true);
+      for (let v = 0; v < vocab; v++) expect(Object.is(out[2 + v], Math.fround(sumR32(dim, (d) => Math.fround(w[v * dim + d]! * y[d]!))))).toBe(true);
     }
   });
 

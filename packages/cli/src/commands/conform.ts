@@ -21,7 +21,7 @@ function readText(path: string): string {
 }
 
 /** Backends `qoq conform` tests when none are named: every one this build has (one that cannot start says why). */
-export const DEFAULT_BACKENDS: readonly string[] = ["reference", "onnx-fp16", "webgpu"];
+export const DEFAULT_BACKENDS: readonly string[] = ["reference", "cpu", "onnx-fp16", "webgpu"];
 
 /**
  * The models of the model-level checks: `none`, or a comma list of `synthetic[:SEED]` and model
@@ -44,7 +44,7 @@ function modelsToCheck(spec: string, tokenizer: string | undefined, text: string
 
 /** `qoq conform …` */
 export const conformCommand: Command = {
-  usage: `qoq conform [--backend a,b (default reference,onnx-fp16,webgpu)] [--model synthetic|PATH|none] [--tokenizer T --text F] [--dump DIR] [--op FILTER|CASE_ID] [--runs N] [--seed S] [--json PATH] [--html DIR] [--ops-doc PATH]
+  usage: `qoq conform [--backend a,b (default reference,cpu,onnx-fp16,webgpu)] [--model synthetic|PATH|none] [--tokenizer T --text F] [--dump DIR] [--op FILTER|CASE_ID] [--runs N] [--seed S] [--json PATH] [--html DIR] [--ops-doc PATH]
                                                differential conformance of backends against the reference
   qoq conform --self-test [--backend bug-…] [--op CASE_ID] [--runs N] [--seed S] [--json PATH]
                                                the harness must catch every planted bug (exit 0 only if all are caught)`,

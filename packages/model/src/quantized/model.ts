@@ -26,7 +26,6 @@
  * @module
  */
 import {
-  butterflyR32,
   fromF16Bits,
   ParamError,
   R32_LANES,
@@ -91,18 +90,26 @@ export function quantizedLabel(q: Pick<QuantizedModel, "variant" | "group" | "me
 /**
  * `logits[v] = Σ_R32 f32(w[v·dim + d] · y[d])` for v < vocab: the R32 order of `sumR32`
  * (lane l adds terms l, l+32, … into a binary32 accumulator starting at +0, then the
- * xor-butterfly), written out with one lane buffer for speed.
+ * xor-butterfly), written out for speed: each lane is one scalar chain over its terms, and the
+ * butterfly is unrolled. Lanes without terms (dim < 32) stay +0; a lane is never −0 (it starts at
+ * +0, and +0 + (−0) = +0), so this is the same sequence of binary32 operations as `sumR32`.
  */
 export function lmHeadR32(w: Float32Array, y: Float32Array, vocab: number, dim: number, out: Float32Array, outOffset = 0): void {
+  const f = Math.fround;
   const lanes = new Float64Array(R32_LANES);
+  const used = Math.min(dim, R32_LANES);
   for (let v = 0; v < vocab; v++) {
-    lanes.fill(0);
     const o = v * dim;
-    for (let d = 0; d < dim; d++) {
-      const l = d % R32_LANES;
-      lanes[l] = Math.fround(lanes[l]! + Math.fround(w[o + d]! * y[d]!));
+    for (let l = 0; l < used; l++) {
+      let acc = f(w[o + l]! * y[l]!) + 0; // f32(+0 + term): a −0 term gives +0
+      for (let d = l + R32_LANES; d < dim; d += R32_LANES) acc = f(acc + f(w[o + d]! * y[d]!));
+      lanes[l] = acc;
     }
-    out[outOffset + v] = butterflyR32(lanes);
+    // The butterfly: lane l ← lane l + lane (l + off) for off = 16, 8, 4, 2, 1.
+    for (let off = 16; off >= 1; off >>= 1) {
+      for (let l = 0; l < off; l++) lanes[l] = f(lanes[l]! + lanes[l + off]!);
+    }
+    out[outOffset + v] = lanes[0]!;
   }
 }
 
