@@ -62,6 +62,12 @@ export interface KeptInputs {
   readonly tokens: number;
   /** Input of q/k/v_proj. */
   readonly attnIn: Float32Array;
+  /** Queries after RoPE. */
+  readonly q: Float32Array;
+  /** Keys after RoPE. */
+  readonly k: Float32Array;
+  /** Values. */
+  readonly v: Float32Array;
   /** Input of o_proj. */
   readonly oIn: Float32Array;
   /** Input of gate/up_proj. */
@@ -110,10 +116,13 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
     maxima.push(m);
   }
   const keep = Math.min(opts.keepTokens ?? 0, set.windows[0]?.length ?? 0);
-  const keptSites = { attn_in: "attnIn", o_in: "oIn", ffn_in: "ffnIn", down_in: "downIn" } as const;
+  const keptSites = { attn_in: "attnIn", q: "q", k: "k", v: "v", o_in: "oIn", ffn_in: "ffnIn", down_in: "downIn" } as const;
   const kept = Array.from({ length: keep > 0 ? c.nLayers : 0 }, () => ({
     tokens: keep,
     attnIn: new Float32Array(keep * c.dim),
+    q: new Float32Array(keep * width.q),
+    k: new Float32Array(keep * width.k),
+    v: new Float32Array(keep * width.v),
     oIn: new Float32Array(keep * width.o_in),
     ffnIn: new Float32Array(keep * c.dim),
     downIn: new Float32Array(keep * c.hiddenDim),
@@ -128,8 +137,8 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
           if (a > m[j]!) m[j] = a;
         }
       }
-      if (windowIndex === 0 && keep > 0 && site in keptSites) {
-        const dst = kept[layer]![keptSites[site as keyof typeof keptSites]];
+      if (windowIndex === 0 && keep > 0) {
+        const dst = kept[layer]![keptSites[site]];
         dst.set(values.subarray(0, keep * w));
       }
     },

@@ -4,5 +4,10 @@
  * checkpoint to a {@link @qoq/model!QuantizedModel}, and the quantized checkpoint format.
  * @module
  */
-export {};
 export * from "./checkpoint.js";
+export * from "./fp64.js";
+export * from "./calibration.js";
+export * from "./transforms.js";
+export * from "./smooth_search.js";
+export * from "./clip.js";
+export * from "./pipeline.js";

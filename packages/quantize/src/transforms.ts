@@ -130,9 +130,26 @@ export function smoothDownLayer(w: Fp64Weights, layer: number, m: SiteMaxima, s:
  */
 export function smoothOutLayer(w: Fp64Weights, layer: number, m: SiteMaxima, s: SmoothOutputSettings): Float64Array {
   const c = w.config;
-  const hd = headDim(c);
+  const { qDim, kvDim, hd } = widths(c);
   const L = w.layers[layer]!;
-  const qDim = c.nHeads * hd;
+  const group = c.nHeads / c.nKvHeads;
+  const lambda = outProjLambda(L.wo, c, m.o_in, s);
+  for (let r = 0; r < c.dim; r++) {
+    for (let col = 0; col < qDim; col++) L.wo[r * qDim + col]! *= lambda[Math.floor(col / hd / group) * hd + (col % hd)]!;
+  }
+  for (let row = 0; row < kvDim; row++) {
+    // Divide rather than multiply by a rounded 1/λ: one rounding per element (as smooth_linear).
+    for (let j = 0; j < c.dim; j++) L.wv[row * c.dim + j]! /= lambda[row]!;
+  }
+  return lambda;
+}
+
+/**
+ * The o_proj smoothing factor of every v_proj row (KV head g, channel d) — see
+ * {@link smoothOutLayer}: `wo` is o_proj ([dim][nHeads·headDim]), `oInMax` its input maxima.
+ */
+export function outProjLambda(wo: ArrayLike<number>, c: LlamaConfig, oInMax: ArrayLike<number>, s: SmoothOutputSettings): Float64Array {
+  const { qDim, hd } = widths(c);
   const group = c.nHeads / c.nKvHeads;
   const lambda = new Float64Array(c.nKvHeads * hd);
   for (let g = 0; g < c.nKvHeads; g++) {
@@ -141,21 +158,11 @@ export function smoothOutLayer(w: Fp64Weights, layer: number, m: SiteMaxima, s: 
       let wm = 0;
       for (let h = g * group; h < (g + 1) * group; h++) {
         const col = h * hd + d;
-        xm = Math.max(xm, m.o_in[col]!);
-        for (let r = 0; r < c.dim; r++) wm = Math.max(wm, Math.abs(L.wo[r * qDim + col]!));
+        xm = Math.max(xm, oInMax[col]!);
+        for (let r = 0; r < c.dim; r++) wm = Math.max(wm, Math.abs(wo[r * qDim + col]!));
       }
       lambda[g * hd + d] = smoothingFactor(xm, s.alpha, wm, s.beta);
     }
-  }
-  for (let r = 0; r < c.dim; r++) {
-    for (let col = 0; col < qDim; col++) {
-      const h = Math.floor(col / hd);
-      L.wo[r * qDim + col]! *= lambda[Math.floor(h / group) * hd + (col % hd)]!;
-    }
-  }
-  for (let row = 0; row < c.nKvHeads * hd; row++) {
-    // Divide rather than multiply by a rounded 1/λ: one rounding per element (as smooth_linear).
-    for (let j = 0; j < c.dim; j++) L.wv[row * c.dim + j]! /= lambda[row]!;
   }
   return lambda;
 }

@@ -43,7 +43,7 @@ export function forward64(w: Fp64Weights, tokens: readonly number[]): Float64Arr
       }
     }
   };
-  let xs = tokens.map((t) => w.tokenEmbedding.slice(t * dim, (t + 1) * dim));
+  let xs: Float64Array[] = tokens.map((t) => w.tokenEmbedding.slice(t * dim, (t + 1) * dim));
   for (const L of w.layers) {
     const qs: Float64Array[] = [];
     const ks: Float64Array[] = [];

@@ -105,11 +105,14 @@ export function lmHeadR32(w: Float32Array, y: Float32Array, vocab: number, dim: 
       for (let d = l + R32_LANES; d < dim; d += R32_LANES) acc = f(acc + f(w[o + d]! * y[d]!));
       lanes[l] = acc;
     }
-    // The butterfly: lane l ← lane l + lane (l + off) for off = 16, 8, 4, 2, 1.
-    for (let off = 16; off >= 1; off >>= 1) {
-      for (let l = 0; l < off; l++) lanes[l] = f(lanes[l]! + lanes[l + off]!);
-    }
-    out[outOffset + v] = lanes[0]!;
+    // The butterfly: lane l ← lane l + lane (l + off) for off = 16, 8 (in place), then 4, 2, 1 written out.
+    for (let l = 0; l < 16; l++) lanes[l] = f(lanes[l]! + lanes[l + 16]!);
+    for (let l = 0; l < 8; l++) lanes[l] = f(lanes[l]! + lanes[l + 8]!);
+    const x0 = f(lanes[0]! + lanes[4]!);
+    const x1 = f(lanes[1]! + lanes[5]!);
+    const x2 = f(lanes[2]! + lanes[6]!);
+    const x3 = f(lanes[3]! + lanes[7]!);
+    out[outOffset + v] = f(f(x0 + x2) + f(x1 + x3));
   }
 }
 

@@ -143,6 +143,26 @@ export interface RtnOptions {
   readonly group?: number;
 }
 
+/** Per-row clipping ratios of one layer's linears (fused row order), for the `chn` variant. */
+export interface LinearRatios {
+  /** Fused q/k/v rows. */
+  readonly qkv: Float32Array;
+  /** o_proj rows. */
+  readonly o: Float32Array;
+  /** Fused gate/up rows. */
+  readonly gateUp: Float32Array;
+  /** down_proj rows. */
+  readonly down: Float32Array;
+}
+
+/** Options of {@link quantizeWeights}: {@link RtnOptions} plus what a calibrated pipeline adds. */
+export interface QuantizeWeightsOptions extends RtnOptions {
+  /** Per layer, clipping ratios for the `chn` quantizer (absent: ratio 1, plain RTN). */
+  readonly ratios?: readonly LinearRatios[];
+  /** The method recorded in the model (default `rtn`). */
+  readonly method?: string;
+}
+
 /** Check a variant and group; returns the resolved pair. Throws `ParamError`. */
 export function resolveQuantVariant(opts: RtnOptions): { variant: QuantVariant; group: number } {
   const variant = opts.variant ?? "g128";
@@ -230,24 +250,35 @@ export async function quantizeLinear(
  * binary16. Weights are validated first (shapes, finiteness). The ops run on `backend`.
  */
 export async function quantizeRtn(weights: LlamaWeights, backend: Backend, opts: RtnOptions = {}): Promise<QuantizedModel> {
+  return quantizeWeights(weights, backend, { ...(opts.variant !== undefined ? { variant: opts.variant } : {}), ...(opts.group !== undefined ? { group: opts.group } : {}) });
+}
+
+/**
+ * Quantize a whole model as {@link quantizeRtn} does, optionally with per-row clipping ratios
+ * (`chn` only) and another method name — what the QoQ pipeline calls on its transformed weights.
+ */
+export async function quantizeWeights(weights: LlamaWeights, backend: Backend, opts: QuantizeWeightsOptions = {}): Promise<QuantizedModel> {
   validateWeights(weights);
   const { variant, group } = resolveQuantVariant(opts);
   const c = weights.config;
   const hd = headDim(c);
   const qDim = c.nHeads * hd;
   const kvDim = c.nKvHeads * hd;
+  if (opts.ratios !== undefined && opts.ratios.length !== weights.layers.length) throw new ParamError(`quantizeWeights: ${opts.ratios.length} layers of clipping ratios for ${weights.layers.length} layers`);
   const layers: QuantizedLayer[] = [];
-  for (const l of weights.layers) {
+  for (let i = 0; i < weights.layers.length; i++) {
+    const l = weights.layers[i]!;
+    const r = opts.ratios?.[i];
     layers.push({
       attnNorm: toF16Tensor(l.attnNorm, [c.dim]),
-      qkv: await quantizeLinear(backend, stackRows([l.wq, l.wk, l.wv]), qDim + 2 * kvDim, c.dim, variant, group),
-      o: await quantizeLinear(backend, l.wo, c.dim, qDim, variant, group),
+      qkv: await quantizeLinear(backend, stackRows([l.wq, l.wk, l.wv]), qDim + 2 * kvDim, c.dim, variant, group, r?.qkv),
+      o: await quantizeLinear(backend, l.wo, c.dim, qDim, variant, group, r?.o),
       ffnNorm: toF16Tensor(l.ffnNorm, [c.dim]),
-      gateUp: await quantizeLinear(backend, stackRows([l.w1, l.w3]), 2 * c.hiddenDim, c.dim, variant, group),
-      down: await quantizeLinear(backend, l.w2, c.dim, c.hiddenDim, variant, group),
+      gateUp: await quantizeLinear(backend, stackRows([l.w1, l.w3]), 2 * c.hiddenDim, c.dim, variant, group, r?.gateUp),
+      down: await quantizeLinear(backend, l.w2, c.dim, c.hiddenDim, variant, group, r?.down),
     });
   }
   const tokenEmbedding = toF16Tensor(weights.tokenEmbedding, [c.vocabSize, c.dim]);
   const lmHead = weights.classifier === weights.tokenEmbedding ? tokenEmbedding : toF16Tensor(weights.classifier, [c.vocabSize, c.dim]);
-  return { config: c, variant, group, method: "rtn", tokenEmbedding, layers, finalNorm: toF16Tensor(weights.finalNorm, [c.dim]), lmHead };
+  return { config: c, variant, group, method: opts.method ?? "rtn", tokenEmbedding, layers, finalNorm: toF16Tensor(weights.finalNorm, [c.dim]), lmHead };
 }

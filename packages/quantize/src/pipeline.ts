@@ -1,0 +1,224 @@
+/**
+ * The QoQ pipeline: FP weights → a calibrated W4A8KV4 {@link QuantizedModel}, in DeepCompressor's
+ * order (qoq-spec §5.5): γ folding + residual rotation → channel reordering → SmoothAttention →
+ * output smoothing → clipping search → progressive group (or per-channel) weight quantization.
+ * KV4 and the INT8 activations are quantized at run time and need no calibration.
+ *
+ * Every step is a switch, so an ablation is one flag each. Statistics are collected again from
+ * the FP32 model as it stands before each step that reads them, so every step sees the
+ * activations of the model it transforms. Deterministic: the same weights, calibration set and
+ * options give the same bits.
+ * @module
+ */
+import { ParamError, type Backend } from "@qoq/core";
+import { quantizeWeights, type LinearRatios, type LlamaWeights, type QuantizedModel } from "@qoq/model";
+import { createReferenceBackend } from "@qoq/reference";
+import { collectStats, type CalibrationSet, type CalibrationStats } from "./calibration.js";
+import type { QoqCheckpointInfo } from "./checkpoint.js";
+import { DEFAULT_CLIP, layerClipRatios, type ClipSettings } from "./clip.js";
+import { toFp32, toFp64, type Fp64Weights } from "./fp64.js";
+import { downLambda, searchSmoothAttention, searchSmoothOutput } from "./smooth_search.js";
+import {
+  foldNorms,
+  outProjLambda,
+  reorderLayer,
+  rotateResidual,
+  smoothAttentionLayer,
+  smoothDownLayer,
+  smoothOutLayer,
+  widths,
+  type SmoothAttentionSettings,
+  type SmoothOutputSettings,
+} from "./transforms.js";
+
+/** Weight formats the QoQ pipeline produces. */
+export type QoqVariant = "g128" | "chn";
+
+/** The pipeline's switchable steps. */
+export interface QoqSteps {
+  /** Fold RMSNorm γ and rotate the residual stream by a Hadamard matrix. */
+  readonly rotate: boolean;
+  /** Reorder o_proj / down_proj input channels by activation maxima (meaningful for g128). */
+  readonly reorder: boolean;
+  /** SmoothAttention (keys → queries). */
+  readonly smoothAttention: boolean;
+  /** Output smoothing of o_proj and down_proj inputs. */
+  readonly smoothOutput: boolean;
+  /** Clipping search (chn only). */
+  readonly clip: boolean;
+}
+
+/** The steps a variant runs by default: all of them, except reordering for chn and clipping for g128 (as QServe's configs). */
+export function defaultSteps(variant: QoqVariant): QoqSteps {
+  return { rotate: true, reorder: variant === "g128", smoothAttention: true, smoothOutput: true, clip: variant === "chn" };
+}
+
+/** Default output-smoothing exponents per variant (QServe's Llama-3-8B settings, qoq-spec §5.2). */
+export const DEFAULT_SMOOTH_OUTPUT: Readonly<Record<QoqVariant, SmoothOutputSettings>> = { g128: { alpha: 0.3, beta: 0.7 }, chn: { alpha: 0.1, beta: 0.9 } };
+
+/** Default SmoothAttention exponents (α = 0.5, β = 0). */
+export const DEFAULT_SMOOTH_ATTENTION: SmoothAttentionSettings = { alpha: 0.5, beta: 0 };
+
+/** Options of {@link quantizeQoq}. */
+export interface QoqOptions {
+  /** Weight format (default `g128`). */
+  readonly variant?: QoqVariant;
+  /** Group size of g128 (default 128). */
+  readonly group?: number;
+  /** Steps to run (default {@link defaultSteps} of the variant; given keys override). */
+  readonly steps?: Partial<QoqSteps>;
+  /** SmoothAttention exponents, or `grid` to search them per layer (default α = 0.5, β = 0). */
+  readonly smoothAttention?: SmoothAttentionSettings | "grid";
+  /** Output-smoothing exponents, or `grid` to search them per layer and linear (default per variant). */
+  readonly smoothOutput?: SmoothOutputSettings | "grid";
+  /** Clipping search settings (default {@link DEFAULT_CLIP}). */
+  readonly clip?: ClipSettings;
+  /** Calibration tokens whose inputs are kept for clipping and grid searches (default 256, from window 0). */
+  readonly keepTokens?: number;
+  /** Backend of the weight quantizers (default: the reference). */
+  readonly backend?: Backend;
+  /** Progress: a stage name and (done, total) within it. */
+  readonly onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+/** What the pipeline did, JSON-serializable (recorded in the checkpoint's metadata). */
+export interface QoqRecord {
+  /** Weight format. */
+  readonly variant: QoqVariant;
+  /** Group size. */
+  readonly group: number;
+  /** The steps that ran. */
+  readonly steps: QoqSteps;
+  /** Per step, its settings (per layer where searched). */
+  readonly settings: Record<string, unknown>;
+  /** Calibration: text hash, windows, tokens (the kept-token count is in `settings.keepTokens`). */
+  readonly calibration: { readonly sha256: string; readonly samples: number; readonly tokens: number };
+}
+
+/** Result of {@link quantizeQoq}. */
+export interface QoqResult {
+  /** The quantized model (`method` = `qoq`). */
+  readonly model: QuantizedModel;
+  /** The transformed FP32 weights it was quantized from (for checks: same function as the input). */
+  readonly weights: LlamaWeights;
+  /** What ran. */
+  readonly record: QoqRecord;
+}
+
+/** Run the QoQ pipeline on `weights` with calibration data `calib`. */
+export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, opts: QoqOptions = {}): Promise<QoqResult> {
+  const variant = opts.variant ?? "g128";
+  if (variant !== "g128" && variant !== "chn") throw new ParamError(`the QoQ pipeline produces g128 or chn weights, not '${String(variant)}'`);
+  const group = opts.group ?? 128;
+  if (opts.group !== undefined && variant !== "g128") throw new ParamError(`group applies to the g128 variant only, not '${variant}'`);
+  const steps: QoqSteps = { ...defaultSteps(variant), ...opts.steps };
+  if (steps.clip && variant !== "chn") throw new ParamError("clipping applies to the chn variant only (g128 keeps the full range, as QServe's configs)");
+  const keepTokens = opts.keepTokens ?? 256;
+  const clip = opts.clip ?? DEFAULT_CLIP;
+  const backend = opts.backend ?? createReferenceBackend();
+  const progress = opts.onProgress;
+  const c = weights.config;
+  const settings: Record<string, unknown> = { keepTokens };
+
+  const w: Fp64Weights = toFp64(weights);
+  let stats: CalibrationStats | undefined;
+  let fp32: LlamaWeights | undefined;
+  const current = (): LlamaWeights => (fp32 ??= toFp32(w));
+  const changed = () => {
+    stats = undefined;
+    fp32 = undefined;
+  };
+  const calibrated = async (stage: string): Promise<CalibrationStats> => {
+    stats ??= await collectStats(current(), calib, { keepTokens, onProgress: (d, t) => progress?.(`calibrate (${stage})`, d, t) });
+    return stats;
+  };
+
+  if (steps.rotate) {
+    foldNorms(w);
+    rotateResidual(w);
+    settings.rotate = { hadamard: "normalized Sylvester (block-diagonal I_m ⊗ H_2^a when dim is not a power of two)", dim: c.dim };
+    changed();
+  }
+  if (steps.reorder) {
+    const s = await calibrated("reorder");
+    for (let l = 0; l < c.nLayers; l++) reorderLayer(w, l, s.maxima[l]!);
+    settings.reorder = { metric: "max|X| ascending", inputs: ["o_proj (within each KV head)", "down_proj"] };
+    changed();
+  }
+  if (steps.smoothAttention) {
+    const s = await calibrated("smooth attention");
+    const chosen: SmoothAttentionSettings[] = [];
+    for (let l = 0; l < c.nLayers; l++) {
+      const k = s.kept[l]!;
+      const pick = opts.smoothAttention === "grid" ? searchSmoothAttention(current(), s.maxima[l]!, { q: k.q, k: k.k, v: k.v, tokens: Math.min(k.tokens, clip.attentionTokens) }) : (opts.smoothAttention ?? DEFAULT_SMOOTH_ATTENTION);
+      smoothAttentionLayer(w, l, s.maxima[l]!, pick);
+      chosen.push(pick);
+      progress?.("smooth attention", l + 1, c.nLayers);
+    }
+    settings.smoothAttention = { search: opts.smoothAttention === "grid" ? "grid" : "fixed", layers: chosen };
+    changed();
+  }
+  if (steps.smoothOutput) {
+    const s = await calibrated("smooth output");
+    const base = current();
+    const chosen: { down: SmoothOutputSettings; o: SmoothOutputSettings }[] = [];
+    const { qDim } = widths(c);
+    for (let l = 0; l < c.nLayers; l++) {
+      const m = s.maxima[l]!;
+      const k = s.kept[l]!;
+      let down: SmoothOutputSettings;
+      let o: SmoothOutputSettings;
+      if (opts.smoothOutput === "grid") {
+        const L = base.layers[l]!;
+        down = await searchSmoothOutput(L.w2, c.dim, c.hiddenDim, k.downIn, k.tokens, downLambda(base, l, m), variant, group, backend);
+        const group_ = c.nHeads / c.nKvHeads;
+        const { hd } = widths(c);
+        o = await searchSmoothOutput(
+          L.wo,
+          c.dim,
+          qDim,
+          k.oIn,
+          k.tokens,
+          (cand) => {
+            const lv = outProjLambda(L.wo, c, m.o_in, cand);
+            return Float64Array.from({ length: qDim }, (_, col) => lv[Math.floor(col / hd / group_) * hd + (col % hd)]!);
+          },
+          variant,
+          group,
+          backend,
+        );
+      } else {
+        down = o = opts.smoothOutput ?? DEFAULT_SMOOTH_OUTPUT[variant];
+      }
+      smoothDownLayer(w, l, m, down);
+      smoothOutLayer(w, l, m, o);
+      chosen.push({ down, o });
+      progress?.("smooth output", l + 1, c.nLayers);
+    }
+    settings.smoothOutput = { search: opts.smoothOutput === "grid" ? "grid" : "fixed", layers: chosen };
+    changed();
+  }
+  let ratios: LinearRatios[] | undefined;
+  if (steps.clip) {
+    const s = await calibrated("clip");
+    ratios = [];
+    for (let l = 0; l < c.nLayers; l++) {
+      ratios.push(layerClipRatios(current(), l, s.kept[l]!, clip));
+      progress?.("clip", l + 1, c.nLayers);
+    }
+    settings.clip = { grid: clip.grid, maxShrink: clip.maxShrink, attentionTokens: clip.attentionTokens, objective: "output MSE (q/k: attention output, per head)" };
+  }
+  const final = current();
+  const model = await quantizeWeights(final, backend, { variant, ...(variant === "g128" ? { group } : {}), ...(ratios ? { ratios } : {}), method: "qoq" });
+  progress?.("quantize", 1, 1);
+  return {
+    model,
+    weights: final,
+    record: { variant, group, steps, settings, calibration: { sha256: calib.sha256, samples: calib.windows.length, tokens: calib.tokens } },
+  };
+}
+
+/** The checkpoint metadata of a pipeline run: method `qoq`, the steps with their settings, the calibration data's identity. */
+export function checkpointInfo(record: QoqRecord): QoqCheckpointInfo {
+  return { method: "qoq", steps: { ran: record.steps, settings: record.settings }, calibration: record.calibration };
+}

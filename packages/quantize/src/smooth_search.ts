@@ -1,0 +1,193 @@
+/**
+ * Grid searches for the smoothing exponents (the `grid` option of SmoothAttention and of output
+ * smoothing; qoq-spec §4 and §5.2). Each candidate is scored on the kept calibration tokens of
+ * the layer in float64, with the quantizers the deployed model applies there:
+ * - SmoothAttention: candidates (α, β) = (0, 0), then (a, 0) and (a, 1 − a) for a = 1/20 … 19/20
+ *   (DeepCompressor's GridSearch with β = −2); the score is the MSE of every head's causal
+ *   attention output when the smoothed keys are KV4-quantized (per token and KV head, 4-bit
+ *   asymmetric, as `quant_kv4` does but in float64), queries and values unquantized. λ commutes
+ *   with RoPE, so the smoothed post-RoPE keys are the calibration keys divided by λ.
+ * - Output smoothing (down_proj, o_proj): candidates (0, 0) (no smoothing), then α = 0, 0.05, …, 1
+ *   with β = 1 − α; the
+ *   score is the MSE of the layer's output when the smoothed weight is quantized by the
+ *   variant's quantizer (on the reference) and the smoothed input by per-token INT8.
+ * The smallest score wins; a tie keeps the earlier candidate.
+ * @module
+ */
+import type { Backend } from "@qoq/core";
+import { createReferenceBackend, runReference, smoothAttentionLambda, smoothLinearLambda } from "@qoq/reference";
+import { quantizeLinear, type LlamaWeights, type QuantizedLinear } from "@qoq/model";
+import type { KeptInputs, SiteMaxima } from "./calibration.js";
+import type { SmoothAttentionSettings, SmoothOutputSettings } from "./transforms.js";
+import { widths } from "./transforms.js";
+
+/** Float64 KV4 fake quantization of a row of `n` values at `off` (4-bit asymmetric over the row's range). */
+function fakeKv4(a: Float64Array, off: number, n: number): void {
+  let mn = Infinity;
+  let mx = -Infinity;
+  for (let i = 0; i < n; i++) {
+    mn = Math.min(mn, a[off + i]!);
+    mx = Math.max(mx, a[off + i]!);
+  }
+  const s = (mx - mn) / 15;
+  if (!(s > 0)) return;
+  for (let i = 0; i < n; i++) a[off + i] = Math.min(15, Math.max(0, Math.round((a[off + i]! - mn) / s))) * s + mn;
+}
+
+/** Causal attention of all heads, float64: q T×(H·hd), k, v T×(G·hd) → T×(H·hd). */
+function attention(q: Float64Array, k: Float64Array, v: Float64Array, t: number, heads: number, kvHeads: number, hd: number): Float64Array {
+  const qDim = heads * hd;
+  const kvDim = kvHeads * hd;
+  const group = heads / kvHeads;
+  const o = new Float64Array(t * qDim);
+  const s = new Float64Array(t);
+  for (let h = 0; h < heads; h++) {
+    const g = Math.floor(h / group);
+    for (let i = 0; i < t; i++) {
+      let m = -Infinity;
+      for (let j = 0; j <= i; j++) {
+        let d = 0;
+        for (let c = 0; c < hd; c++) d += q[i * qDim + h * hd + c]! * k[j * kvDim + g * hd + c]!;
+        s[j] = d / Math.sqrt(hd);
+        m = Math.max(m, s[j]!);
+      }
+      let z = 0;
+      for (let j = 0; j <= i; j++) z += s[j] = Math.exp(s[j]! - m);
+      for (let j = 0; j <= i; j++) for (let c = 0; c < hd; c++) o[i * qDim + h * hd + c]! += (s[j]! / z) * v[j * kvDim + g * hd + c]!;
+    }
+  }
+  return o;
+}
+
+const mse = (a: Float64Array, b: Float64Array): number => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
+  return s / a.length;
+};
+
+/** The SmoothAttention candidates: (0, 0), then (a, 0) and (a, 1 − a) for a = 1/20 … 19/20. */
+export function smoothAttentionCandidates(): SmoothAttentionSettings[] {
+  const out: SmoothAttentionSettings[] = [{ alpha: 0, beta: 0 }];
+  for (let i = 1; i < 20; i++) out.push({ alpha: i / 20, beta: 0 }, { alpha: i / 20, beta: 1 - i / 20 });
+  return out;
+}
+
+/**
+ * The SmoothAttention exponents of one layer with the smallest KV4 attention error (see the
+ * module comment). `q`, `k`, `v` are the layer's kept post-RoPE queries, keys and values
+ * (T×width, natural channel order) from the unsmoothed model; `m` its maxima.
+ */
+export function searchSmoothAttention(w: LlamaWeights, m: SiteMaxima, qkv: { q: Float32Array; k: Float32Array; v: Float32Array; tokens: number }): SmoothAttentionSettings {
+  const c = w.config;
+  const { qDim, kvDim, hd } = widths(c);
+  const t = qkv.tokens;
+  const q = Float64Array.from(qkv.q.subarray(0, t * qDim));
+  const k = Float64Array.from(qkv.k.subarray(0, t * kvDim));
+  const v = Float64Array.from(qkv.v.subarray(0, t * kvDim));
+  const ref = attention(q, k, v, t, c.nHeads, c.nKvHeads, hd);
+  let best = { alpha: 0, beta: 0 };
+  let bestErr = Infinity;
+  for (const cand of smoothAttentionCandidates()) {
+    const lk = smoothAttentionLambda(m.k, m.q, c.nHeads, c.nKvHeads, hd, cand.alpha, cand.beta, c.ropeStyle);
+    const group = c.nHeads / c.nKvHeads;
+    const qs = q.map((x, i) => x * lk[Math.floor((i % qDim) / hd / group) * hd + (i % hd)]!);
+    const ks = k.map((x, i) => x / lk[i % kvDim]!);
+    for (let i = 0; i < t; i++) for (let g = 0; g < c.nKvHeads; g++) fakeKv4(ks, i * kvDim + g * hd, hd);
+    const e = mse(attention(qs, ks, v, t, c.nHeads, c.nKvHeads, hd), ref);
+    if (e < bestErr) {
+      bestErr = e;
+      best = cand;
+    }
+  }
+  return best;
+}
+
+/** Float64 per-token INT8 fake quantization of `x` (T×k). */
+function fakeActInt8(x: Float64Array, t: number, k: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < t; i++) {
+    let amax = 0;
+    for (let j = 0; j < k; j++) amax = Math.max(amax, Math.abs(x[i * k + j]!));
+    const s = amax / 127;
+    for (let j = 0; j < k; j++) out[i * k + j] = s > 0 ? Math.round(x[i * k + j]! / s) * s : 0;
+  }
+  return out;
+}
+
+/** The dequantized float64 weight [n × k] of a quantized linear (padding dropped). */
+function dequantized(lin: QuantizedLinear): Float64Array {
+  let wf: Float32Array;
+  let kk = lin.k;
+  if (lin.variant === "g128") {
+    wf = runReference("dequant_weight_g128", { q: lin.q, zero: lin.zero, s2: lin.s2, s1: lin.s1 }).w!.data as Float32Array;
+    kk = lin.kPadded;
+  } else if (lin.variant === "chn") {
+    wf = runReference("dequant_weight_chn", { q: lin.q, zero: lin.zero, scale: lin.scale }).w!.data as Float32Array;
+  } else {
+    throw new Error("output smoothing search: w8a8 is not a QoQ variant");
+  }
+  const out = new Float64Array(lin.n * lin.k);
+  for (let r = 0; r < lin.n; r++) for (let j = 0; j < lin.k; j++) out[r * lin.k + j] = wf[r * kk + j]!;
+  return out;
+}
+
+/** `y = W·x` for every token: W n×k, x T×k → T×n, float64. */
+function apply(wm: ArrayLike<number>, x: ArrayLike<number>, t: number, n: number, k: number): Float64Array {
+  const y = new Float64Array(t * n);
+  for (let i = 0; i < t; i++) {
+    for (let r = 0; r < n; r++) {
+      let d = 0;
+      for (let j = 0; j < k; j++) d += wm[r * k + j]! * x[i * k + j]!;
+      y[i * n + r] = d;
+    }
+  }
+  return y;
+}
+
+/** The output-smoothing candidates: (0, 0) — λ = 1, no smoothing — then α = 0, 0.05, …, 1 with β = 1 − α. */
+export function smoothOutputCandidates(): SmoothOutputSettings[] {
+  return [{ alpha: 0, beta: 0 }, ...Array.from({ length: 21 }, (_, i) => ({ alpha: i / 20, beta: 1 - i / 20 }))];
+}
+
+/**
+ * Search the output-smoothing exponents of one linear with the variant's quantizer: `weight`
+ * n×k (binary32), inputs `x` (T×k), `lambdaOf` the λ per input channel for a candidate
+ * (down_proj: `smooth_linear`'s formula; o_proj: the GQA-shared one).
+ */
+export async function searchSmoothOutput(
+  weight: Float32Array,
+  n: number,
+  k: number,
+  x: Float32Array,
+  t: number,
+  lambdaOf: (s: SmoothOutputSettings) => Float64Array,
+  variant: "g128" | "chn",
+  group: number,
+  backend: Backend = createReferenceBackend(),
+): Promise<SmoothOutputSettings> {
+  const xs = x.subarray(0, t * k);
+  const ref = apply(weight, xs, t, n, k);
+  let best = smoothOutputCandidates()[0]!;
+  let bestErr = Infinity;
+  for (const cand of smoothOutputCandidates()) {
+    const lam = lambdaOf(cand);
+    const ws = new Float32Array(n * k);
+    for (let r = 0; r < n; r++) for (let j = 0; j < k; j++) ws[r * k + j] = weight[r * k + j]! * lam[j]!;
+    const xsm = new Float64Array(t * k);
+    for (let i = 0; i < t; i++) for (let j = 0; j < k; j++) xsm[i * k + j] = xs[i * k + j]! / lam[j]!;
+    const lin = await quantizeLinear(backend, ws, n, k, variant, group);
+    const e = mse(apply(dequantized(lin), fakeActInt8(xsm, t, k), t, n, k), ref);
+    if (e < bestErr) {
+      bestErr = e;
+      best = cand;
+    }
+  }
+  return best;
+}
+
+/** down_proj's λ for a candidate: `smooth_linear`'s formula on the layer's W and input maxima. */
+export function downLambda(w: LlamaWeights, layer: number, m: SiteMaxima): (s: SmoothOutputSettings) => Float64Array {
+  const c = w.config;
+  return (s) => smoothLinearLambda(w.layers[layer]!.w2, c.dim, c.hiddenDim, m.down_in, s.alpha, s.beta);
+}
+
