@@ -5,6 +5,7 @@
  * (binary16 bits, sign-extended integers or binary32 bits) between guard regions.
  * @module
  */
+import { gemvPlan } from "./gemv.js";
 import { UnsupportedError, type Dims, type DType, type NamedTensors, type OpName, type ResolvedParams, type Tensor } from "@qoq/core";
 
 /** Everything the backend needs to dispatch one op. */
@@ -122,6 +123,11 @@ export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams
     case "gemm_w4a8_chn":
     case "gemm_w4a8_g128": {
       const [m, n, k] = [dims.M!, dims.N!, dims.K!];
+      if (op !== "gemm_w8a8") {
+        // The packed kernel (gemv.ts) whenever it applies; the byte-per-code kernels below otherwise.
+        const packed = gemvPlan(op, I, dims);
+        if (packed !== undefined) return packed;
+      }
       if (m > MAX_GROUPS) throw new UnsupportedError(`webgpu ${op}: M = ${m} exceeds ${MAX_GROUPS} rows per dispatch`);
       const x = rowWords(I.xq!.data as Int8Array, m, k);
       const w = rowWords(I.q!.data as Int8Array | Uint8Array, n, k);

@@ -1,0 +1,3 @@
+// Tile of gemv_w4a8.wgsl: 8 token(s) per workgroup, 2 weight row(s) per invocation.
+const MT: u32 = 8u;
+const R: u32 = 2u;
