@@ -1,0 +1,424 @@
+/**
+ * WebGPU performance of the W4A8 kernels and KV4 decode attention, on whatever adapter Dawn finds
+ * (the GPU machine: Dawn on NVIDIA Vulkan). One process measures, in order:
+ *   1. the bandwidth ceiling: WGSL copy kernels over 256 MiB (bytes read + bytes written counted);
+ *   2. the INT8 dot-product rate (dot4I8Packed in a register loop), to explain compute-bound cases;
+ *   3. the packed W4A8 kernel (gemv_w4a8.wgsl) on Llama-3-8B layer shapes at M = 1 and 16
+ *      (GB/s of the bytes it must read and write, % of the ceiling) and at M = 64, 256, 1024
+ *      (TOP/s), every tile at M = 1 and 16, outputs checked bit for bit against the reference;
+ *   4. KV4 decode attention (32 query heads, 8 KV heads, head_dim 128) at 4K and 32K context.
+ * Timing: GPU timestamps around each dispatch (one compute pass per dispatch, Dawn's timestamp
+ * quantization disabled), median of many; weights rotate over enough buffer copies that each
+ * dispatch reads past the L2 cache. Prints a markdown table and writes JSON to `--json FILE`.
+ *
+ * Build: `esbuild bench/perf.ts --bundle --platform=node --format=esm --external:webgpu`
+ * (scripts/perf-webgpu.sh does it and says how to run it on the device machine).
+ */
+import { create } from "webgpu";
+import { bindInputs, getSignature, resolveParams, type NamedTensors, type Tensor } from "@qoq/core";
+import { runReference } from "@qoq/reference";
+import { composeModule } from "../src/wgsl.js";
+import { wgslFromDir } from "../src/kernels.js";
+import { planFor, rowWords, words, type KernelPlan } from "../src/plans.js";
+import { gemvPlan, GEMV_TILES, gemvTileFor, type GemvTile } from "../src/gemv.js";
+
+const STORAGE = 128;
+const COPY_DST = 8;
+const COPY_SRC = 4;
+const UNIFORM = 64;
+const MAP_READ = 1;
+const QUERY_RESOLVE = 512;
+
+const args = process.argv.slice(2);
+const opt = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const QUICK = args.includes("--quick");
+const ITERS = Number(opt("--iters") ?? (QUICK ? 10 : 100));
+const ROTATE_BYTES = Number(opt("--rotate-mib") ?? (QUICK ? 8 : 256)) * 2 ** 20;
+const source = wgslFromDir(opt("--wgsl"));
+
+const log = (s: string) => process.stdout.write(s + "\n");
+const trace = (s: string) => { if (process.env.PERF_TRACE) process.stderr.write(`[trace] ${s}\n`); };
+const results: Record<string, unknown>[] = [];
+
+// ---------- device ----------
+const gpu = create(process.env.PERF_DAWN_FLAGS !== undefined ? process.env.PERF_DAWN_FLAGS.split(" ").filter(Boolean) : ["disable-dawn-features=timestamp_quantization"]);
+const adapter = (await gpu.requestAdapter({ powerPreference: "high-performance" }))!;
+if (adapter === null) throw new Error("no WebGPU adapter");
+const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+const langs = [...(gpu.wgslLanguageFeatures as ReadonlySet<string>)];
+const dot4 = langs.includes("packed_4x8_integer_dot_product");
+const features = [...(adapter.features as ReadonlySet<string>)].sort();
+const hasTs = features.includes("timestamp-query");
+const device = await adapter.requestDevice({
+  requiredFeatures: hasTs ? ["timestamp-query"] : [],
+  requiredLimits: {
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    maxBufferSize: adapter.limits.maxBufferSize,
+    maxStorageBuffersPerShaderStage: Math.min(adapter.limits.maxStorageBuffersPerShaderStage, 16),
+  },
+});
+device.addEventListener("uncapturederror", (e) => log(`WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
+log(`adapter: ${info.vendor} / ${info.architecture} / ${info.device} / ${info.description}; subgroups ${info.subgroupMinSize}-${info.subgroupMaxSize}; dot4I8Packed ${dot4}; timestamp-query ${hasTs}`);
+log(`features: ${features.join(", ")}`);
+results.push({ kind: "adapter", vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, dot4, timestamps: hasTs, features, maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize });
+
+function buf(size: number, usage: number, init?: ArrayBufferView): GPUBuffer {
+  const b = device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage: usage | COPY_DST });
+  if (init !== undefined) {
+    const bytes = new Uint8Array(init.buffer, init.byteOffset, init.byteLength);
+    // writeBuffer wants a multiple of 4 bytes.
+    const padded = bytes.length % 4 === 0 ? bytes : (() => { const p = new Uint8Array(Math.ceil(bytes.length / 4) * 4); p.set(bytes); return p; })();
+    device.queue.writeBuffer(b, 0, padded as Uint8Array<ArrayBuffer>);
+  }
+  return b;
+}
+
+async function pipelineOf(code: string, label: string): Promise<GPUComputePipeline> {
+  trace(`compile ${label}`);
+  device.pushErrorScope("validation");
+  const module = device.createShaderModule({ code, label });
+  const ci = await module.getCompilationInfo();
+  for (const m of ci.messages) if (m.type === "error") throw new Error(`${label}: line ${m.lineNum}: ${m.message}`);
+  const p = await device.createComputePipelineAsync({ layout: "auto", compute: { module, entryPoint: "main" }, label });
+  const err = await device.popErrorScope();
+  if (err) throw new Error(`${label}: ${err.message}`);
+  return p;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * Seconds per dispatch: median of GPU timestamps around each dispatch (one pass per dispatch),
+ * cycling through `groups`; also the wall time per dispatch of one submit of all of them.
+ */
+async function timeDispatch(pipeline: GPUComputePipeline, groups: GPUBindGroup[], grid: readonly [number, number], iters = ITERS): Promise<{ ts: number | undefined; wall: number; min: number | undefined }> {
+  const run = async (n: number, timed: boolean) => {
+    trace(`run ${n} timed=${timed}`);
+    const qs = timed && hasTs ? device.createQuerySet({ type: "timestamp", count: 2 * n }) : undefined;
+    const enc = device.createCommandEncoder();
+    for (let i = 0; i < n; i++) {
+      const pass = enc.beginComputePass(qs ? { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } } : {});
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, groups[i % groups.length]!);
+      pass.dispatchWorkgroups(grid[0], grid[1]);
+      pass.end();
+    }
+    let rb: GPUBuffer | undefined;
+    if (qs) {
+      const res = device.createBuffer({ size: 16 * n, usage: QUERY_RESOLVE | COPY_SRC });
+      rb = device.createBuffer({ size: 16 * n, usage: MAP_READ | COPY_DST });
+      enc.resolveQuerySet(qs, 0, 2 * n, res, 0);
+      enc.copyBufferToBuffer(res, 0, rb, 0, 16 * n);
+    }
+    const t0 = performance.now();
+    device.queue.submit([enc.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    const wall = (performance.now() - t0) / 1e3 / n;
+    let per: number[] | undefined;
+    if (rb) {
+      await rb.mapAsync(MAP_READ);
+      const t = new BigUint64Array(rb.getMappedRange().slice(0));
+      rb.unmap();
+      per = [];
+      for (let i = 0; i < n; i++) per.push(Number(t[2 * i + 1]! - t[2 * i]!) / 1e9);
+    }
+    return { wall, per };
+  };
+  await run(Math.min(10, iters), false); // warm-up
+  const { per } = await run(iters, true);
+  const { wall } = await run(iters, false);
+  return { ts: per ? median(per) : undefined, min: per ? Math.min(...per) : undefined, wall };
+}
+
+const secs = (t: { ts: number | undefined; wall: number }) => t.ts ?? t.wall;
+const fmtUs = (s: number | undefined) => (s === undefined ? "-" : (s * 1e6).toFixed(1));
+
+// ---------- 1. copy ceiling ----------
+const COPY_WGSL = (per: number) => `
+@group(0) @binding(0) var<storage, read> src: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<u32>>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let n = arrayLength(&src);
+  let wg = wid.x + wid.y * nw.x;
+  let base = wg * ${256 * per}u + lid;
+  for (var i = 0u; i < ${per}u; i++) { let j = base + i * 256u; if (j < n) { dst[j] = src[j]; } }
+}`;
+const copyBytes = Math.min(256 * 2 ** 20, Math.floor(adapter.limits.maxStorageBufferBindingSize / 16) * 16, QUICK ? 16 * 2 ** 20 : Infinity);
+let ceiling = 0;
+{
+  const words = new Uint32Array(copyBytes / 4);
+  for (let i = 0; i < words.length; i++) words[i] = (i * 2654435761) >>> 0;
+  const src = buf(copyBytes, STORAGE | COPY_SRC, words);
+  const dst = buf(copyBytes, STORAGE | COPY_SRC);
+  for (const per of [1, 4, 8]) {
+    const p = await pipelineOf(COPY_WGSL(per), `copy${per}`);
+    const groups = Math.ceil(copyBytes / 16 / (256 * per));
+    const grid: [number, number] = [Math.min(groups, 65535), Math.ceil(groups / 65535)];
+    const bg = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
+    const t = await timeDispatch(p, [bg], grid, Math.min(ITERS, 50));
+    const gbs = (2 * copyBytes) / secs(t) / 1e9;
+    ceiling = Math.max(ceiling, gbs);
+    log(`copy kernel (${per} vec4/invocation, ${copyBytes / 2 ** 20} MiB → ${copyBytes / 2 ** 20} MiB): ${fmtUs(t.ts)} µs (wall ${fmtUs(t.wall)} µs) = ${gbs.toFixed(0)} GB/s read+write`);
+    results.push({ kind: "copy", vec4PerInvocation: per, bytes: 2 * copyBytes, ts: t.ts, wall: t.wall, gbs });
+  }
+  // The driver's own copy (vkCmdCopyBuffer), wall clock over 20 copies in one submit.
+  const enc = device.createCommandEncoder();
+  for (let i = 0; i < 20; i++) enc.copyBufferToBuffer(src, 0, dst, 0, copyBytes);
+  const t0 = performance.now();
+  device.queue.submit([enc.finish()]);
+  await device.queue.onSubmittedWorkDone();
+  const wall = (performance.now() - t0) / 1e3 / 20;
+  log(`copyBufferToBuffer (wall, 20 in one submit): ${(wall * 1e6).toFixed(1)} µs = ${((2 * copyBytes) / wall / 1e9).toFixed(0)} GB/s read+write`);
+  results.push({ kind: "copyBufferToBuffer", bytes: 2 * copyBytes, wall, gbs: (2 * copyBytes) / wall / 1e9 });
+  src.destroy();
+  dst.destroy();
+}
+log(`ceiling (best copy kernel): ${ceiling.toFixed(0)} GB/s`);
+
+// ---------- 2. dot4I8Packed rate ----------
+{
+  const code = `${dot4 ? "requires packed_4x8_integer_dot_product;\n" : ""}
+@group(0) @binding(0) var<storage, read_write> out: array<i32>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  var a = array<u32, 8>(gid.x, gid.x ^ 0x01020304u, gid.x * 3u, gid.x + 7u, gid.x * 5u, gid.x ^ 0x7f7f7f7fu, gid.x + 11u, gid.x * 9u);
+  var s = array<i32, 8>(0, 0, 0, 0, 0, 0, 0, 0);
+  for (var i = 0u; i < 1024u; i++) {
+    for (var j = 0u; j < 8u; j++) { s[j] = s[j] + ${dot4 ? "dot4I8Packed(a[j], a[(j + 1u) & 7u] ^ i)" : "i32(a[j] * (a[(j + 1u) & 7u] ^ i))"}; }
+  }
+  out[gid.x] = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}`;
+  const p = await pipelineOf(code, "dot4rate");
+  const threads = 256 * 4096;
+  const o = buf(threads * 4, STORAGE);
+  const bg = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: o } }] });
+  const t = await timeDispatch(p, [bg], [4096, 1], Math.min(ITERS, 20));
+  const rate = (threads * 1024 * 8) / secs(t);
+  log(`dot4I8Packed rate: ${(rate / 1e12).toFixed(2)} T dot4/s (${((rate * 8) / 1e12).toFixed(1)} TOP/s counting 4 multiplies + 4 adds each)`);
+  results.push({ kind: "dot4rate", ts: t.ts, wall: t.wall, dot4PerSecond: rate });
+  o.destroy();
+}
+
+// ---------- 3. W4A8 GEMV / GEMM ----------
+class Rng32 {
+  private s: number;
+  constructor(seed: number) { this.s = seed >>> 0 || 1; }
+  u32(): number { let x = this.s; x ^= x << 13; x ^= x >>> 17; x ^= x << 5; this.s = x >>> 0; return this.s; }
+}
+function f16Vec(rng: Rng32, n: number): Tensor {
+  const d = new Uint16Array(n);
+  // Positive normal binary16 values in [2^-10, 2^-6).
+  for (let i = 0; i < n; i++) d[i] = ((5 + (rng.u32() % 4)) << 10) | (rng.u32() & 1023);
+  return { dtype: "f16", shape: [n], data: d };
+}
+function gemmInputs(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", m: number, n: number, k: number, seed: number): NamedTensors {
+  const rng = new Rng32(seed);
+  const xq = new Int8Array(m * k);
+  for (let i = 0; i < xq.length; i++) xq[i] = (rng.u32() % 255) - 127;
+  const q = new Uint8Array(n * k);
+  for (let i = 0; i < q.length; i += 4) { const w = rng.u32(); q[i] = w & 15; q[i + 1] = (w >>> 8) & 15; q[i + 2] = (w >>> 16) & 15; q[i + 3] = (w >>> 24) & 15; }
+  const xscale = f16Vec(rng, m);
+  if (op === "gemm_w4a8_chn") {
+    const xqsum = new Int32Array(m);
+    for (let r = 0; r < m; r++) for (let i = 0; i < k; i++) xqsum[r]! += xq[r * k + i]!;
+    const zero = new Uint8Array(n);
+    for (let i = 0; i < n; i++) zero[i] = rng.u32() % 16;
+    return { xq: { dtype: "i8", shape: [m, k], data: xq }, xscale, xqsum: { dtype: "i32", shape: [m], data: xqsum }, q: { dtype: "u8", shape: [n, k], data: q }, zero: { dtype: "u8", shape: [n], data: zero }, scale: f16Vec(rng, n) };
+  }
+  const g = k / 128;
+  const zero = new Uint8Array(n * g).fill(8);
+  const s2 = new Uint8Array(n * g);
+  for (let i = 0; i < s2.length; i++) s2[i] = 1 + (rng.u32() % 8); // (q − 8)·s2 ∈ [−64, 56]
+  return { xq: { dtype: "i8", shape: [m, k], data: xq }, xscale, q: { dtype: "u8", shape: [n, k], data: q }, zero: { dtype: "u8", shape: [n, g], data: zero }, s2: { dtype: "u8", shape: [n, g], data: s2 }, s1: f16Vec(rng, n) };
+}
+
+const GW_BYTES = 64;
+const pipes = new Map<string, GPUComputePipeline>();
+async function planPipeline(plan: KernelPlan): Promise<GPUComputePipeline> {
+  const key = [plan.kernel, ...plan.includes].join("+");
+  let p = pipes.get(key);
+  if (!p) {
+    p = await pipelineOf(composeModule(plan.kernel, plan.includes, dot4, source), key);
+    pipes.set(key, p);
+  }
+  return p;
+}
+
+/** Buffers of a plan; `copies` sets of its inputs (input `rotate` indices get distinct buffers per set). */
+function planBuffers(plan: KernelPlan, pipeline: GPUComputePipeline, copies: number) {
+  const params = new Uint32Array(8);
+  plan.params.forEach((v, i) => (params[1 + i] = v >>> 0));
+  const uni = buf(32, UNIFORM, params);
+  const outs = plan.outputs.map((o) => buf(o.shape.reduce((a, b) => a * b, 1) * 4 + 2 * GW_BYTES, STORAGE | COPY_SRC));
+  const scratch = plan.scratch !== undefined ? buf(plan.scratch * 4, STORAGE) : undefined;
+  const sets: GPUBuffer[][] = [];
+  for (let c = 0; c < copies; c++) sets.push(plan.inputs.map((w) => buf(w.byteLength, STORAGE, w)));
+  const groups = sets.map((ins) =>
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: uni } },
+        ...ins.map((b, i) => ({ binding: 1 + i, resource: { buffer: b } })),
+        ...outs.map((b, i) => ({ binding: 1 + ins.length + i, resource: { buffer: b } })),
+        ...(scratch ? [{ binding: 1 + ins.length + outs.length, resource: { buffer: scratch } }] : []),
+      ],
+    }),
+  );
+  const destroy = () => { for (const b of [uni, ...outs, ...(scratch ? [scratch] : []), ...sets.flat()]) b.destroy(); };
+  return { groups, outs, destroy };
+}
+
+async function readOut(b: GPUBuffer, count: number): Promise<Uint32Array> {
+  const size = count * 4;
+  const rb = device.createBuffer({ size: Math.max(16, Math.ceil(size / 16) * 16), usage: MAP_READ | COPY_DST });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(b, GW_BYTES, rb, 0, Math.ceil(size / 4) * 4);
+  device.queue.submit([enc.finish()]);
+  await rb.mapAsync(MAP_READ);
+  const w = new Uint32Array(rb.getMappedRange().slice(0, size));
+  rb.unmap();
+  rb.destroy();
+  return w;
+}
+
+function gemvBytes(op: string, m: number, n: number, k: number): number {
+  const kp = Math.ceil(k / 32) * 32;
+  const groups = op === "gemm_w4a8_g128" ? k / 128 : 1;
+  // Packed weights + 16-bit zero/s2 per group + fp16 weight scales + INT8 activations + fp16 token
+  // scales + the output as the kernel writes it (one 32-bit word per element).
+  return (n * kp) / 2 + 2 * n * groups + 2 * n + m * kp + 2 * m + 4 * m * n;
+}
+
+const SHAPES: [string, number, number][] = QUICK
+  ? [["qkv", 768, 512], ["down", 512, 1792]]
+  : [["qkv_proj", 6144, 4096], ["o_proj", 4096, 4096], ["gate_up_proj", 28672, 4096], ["down_proj", 4096, 14336]];
+
+const inputCache = new Map<string, { inputs: NamedTensors; want?: Uint16Array }>();
+function cachedInputs(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", m: number, n: number, k: number) {
+  const key = `${op}:${m}:${n}:${k}`;
+  let e = inputCache.get(key);
+  if (!e) {
+    inputCache.clear();
+    e = { inputs: gemmInputs(op, m, n, k, 0x9e3779b9 ^ (m * 131 + n * 7 + k)) };
+    inputCache.set(key, e);
+  }
+  return e;
+}
+
+/** The correctness-first byte-per-code g128 kernel's plan (what the backend used before the packed one). */
+function bytePlan(inputs: NamedTensors, m: number, n: number, k: number): KernelPlan {
+  const g = k / 128;
+  const x = rowWords(inputs.xq!.data as Int8Array, m, k);
+  const w = rowWords(inputs.q!.data as Uint8Array, n, k);
+  const zs = new Uint32Array(n * g);
+  const z = inputs.zero!.data as Uint8Array;
+  const s2 = inputs.s2!.data as Uint8Array;
+  for (let i = 0; i < n * g; i++) zs[i] = z[i]! | (s2[i]! << 8);
+  return { kernel: "gemm_w4a8_g128.wgsl", includes: ["epilogue.wgsl"], inputs: [x.words, words(inputs.xscale!), w.words, zs, words(inputs.s1!)], outputs: [{ name: "y", dtype: "f16", shape: [m, n] }], params: [m, n, x.kw, k, 128, g], grid: [Math.ceil(n / 64), m] };
+}
+
+async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: number, n: number, k: number, tile: GemvTile | "bytes", check: boolean) {
+  const cached = cachedInputs(op, m, n, k);
+  const inputs = cached.inputs;
+  const dims = { M: m, N: n, K: k, G: op === "gemm_w4a8_g128" ? k / 128 : 1 };
+  const plan = tile === "bytes" ? bytePlan(inputs, m, n, k) : gemvPlan(op, inputs, dims, tile)!;
+  const tileName = tile === "bytes" ? "byte-per-code" : `m${tile.mt}r${tile.r}`;
+  const pipeline = await planPipeline(plan);
+  const wbytes = plan.inputs[2]!.byteLength;
+  const copies = Math.max(1, Math.min(16, Math.ceil(ROTATE_BYTES / wbytes)));
+  const { groups, outs, destroy } = planBuffers(plan, pipeline, copies);
+  let exact: boolean | undefined;
+  if (check) {
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, groups[0]!);
+    pass.dispatchWorkgroups(plan.grid[0], plan.grid[1]);
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    const got = await readOut(outs[0]!, m * n);
+    cached.want ??= runReference(op, inputs).y!.data as Uint16Array;
+    const want = cached.want;
+    exact = want.every((v, i) => v === (got[i]! & 0xffff));
+  }
+  const t = await timeDispatch(pipeline, groups, plan.grid, tile === "bytes" ? Math.min(ITERS, 10) : ITERS);
+  destroy();
+  const s = secs(t);
+  const bytes = gemvBytes(op, m, n, k);
+  const gbs = bytes / s / 1e9;
+  const tops = (2 * m * n * k) / s / 1e12;
+  const row = { kind: "gemm", op, shape: label, m, n, k, tile: tileName, copies, ts: t.ts, tsMin: t.min, wall: t.wall, bytes, gbs, pctCeiling: (100 * gbs) / ceiling, tops, exact };
+  results.push(row);
+  log(`| ${op} | ${label} ${n}×${k} | ${m} | ${tileName} | ${fmtUs(t.ts)} | ${fmtUs(t.wall)} | ${gbs.toFixed(0)} | ${row.pctCeiling.toFixed(1)}% | ${tops.toFixed(2)} | ${exact === undefined ? "" : exact ? "exact" : "MISMATCH"} |`);
+}
+
+log("\n| op | shape N×K | M | tile | µs (GPU ts, median) | µs (wall/dispatch) | GB/s | % of copy ceiling | TOP/s | vs reference |");
+log("|---|---|---|---|---|---|---|---|---|---|");
+for (const op of ["gemm_w4a8_g128", "gemm_w4a8_chn"] as const) {
+  for (const [label, n, k] of SHAPES) {
+    for (const m of [1, 16]) {
+      const tiles = op === "gemm_w4a8_g128" ? GEMV_TILES.filter((t) => (m === 1 ? t.mt === 1 : t.mt === 16 || t.mt === 8)) : [gemvTileFor(m)];
+      for (const tile of tiles) await gemv(op, label, m, n, k, tile, m === 1 || label === SHAPES[1]![0]);
+      if (op === "gemm_w4a8_g128" && label === SHAPES[1]![0]) await gemv(op, label, m, n, k, "bytes", true);
+    }
+  }
+}
+for (const [label, n, k] of SHAPES) {
+  for (const m of QUICK ? [64] : [64, 256, 1024]) await gemv("gemm_w4a8_g128", label, m, n, k, gemvTileFor(m), m === 64 && label === SHAPES[1]![0]);
+}
+
+// ---------- 4. KV4 decode attention ----------
+function decodeInputs(ctx: number): NamedTensors {
+  const rng = new Rng32(0xdec0de + ctx);
+  const [hq, hkv, d, page] = [32, 8, 128, 64];
+  const pages = Math.ceil(ctx / page);
+  const rows = pages * hkv * page;
+  const order = Array.from({ length: pages }, (_, i) => i);
+  for (let i = pages - 1; i > 0; i--) { const j = rng.u32() % (i + 1); [order[i], order[j]] = [order[j]!, order[i]!]; }
+  const codes = () => { const a = new Uint8Array(rows * d); for (let i = 0; i < a.length; i++) a[i] = rng.u32() & 15; return { dtype: "u8", shape: [pages, hkv, page, d], data: a } as Tensor; };
+  const f16r = (hi: number) => { const a = new Uint16Array(rows); for (let i = 0; i < rows; i++) a[i] = (hi << 10) | (rng.u32() & 1023); return { dtype: "f16", shape: [pages, hkv, page], data: a } as Tensor; };
+  const vec = (h: number) => { const a = new Uint16Array(h * d); for (let i = 0; i < a.length; i++) a[i] = (((rng.u32() & 1) << 15) | ((12 + (rng.u32() % 3)) << 10) | (rng.u32() & 1023)); return { dtype: "f16", shape: [1, h, d], data: a } as Tensor; };
+  return {
+    q: vec(hq), k: vec(hkv), v: vec(hkv),
+    k_cache: codes(), k_scale: f16r(11), k_min: f16r(0x2f), v_cache: codes(), v_scale: f16r(11), v_min: f16r(0x2f),
+    block_table: { dtype: "i32", shape: [1, pages], data: new Int32Array(order) },
+    ctx_len: { dtype: "i32", shape: [1], data: new Int32Array([ctx]) },
+  };
+}
+log("\n| attention_kv4_decode | context | µs (GPU ts, median) | µs (wall) | GB/s (4-bit codes counted) | GB/s (bytes of the uploaded layout) | % of ceiling (4-bit) |");
+log("|---|---|---|---|---|---|---|");
+for (const ctx of QUICK ? [256] : [4096, 32768]) {
+  const op = "attention_kv4_decode";
+  const inputs = decodeInputs(ctx);
+  const sig = getSignature(op);
+  const dims = bindInputs(sig, inputs);
+  const plan = planFor(op, inputs, resolveParams(sig, {}), dims)!;
+  const pipeline = await planPipeline(plan);
+  const { groups, destroy } = planBuffers(plan, pipeline, 1);
+  const t = await timeDispatch(pipeline, groups, plan.grid, Math.min(ITERS, ctx > 8192 ? 5 : 20));
+  destroy();
+  const s = secs(t);
+  const [hq, hkv, d] = [32, 8, 128];
+  // Past keys and values: 4-bit codes + fp16 scale and min per token and KV head; q, new k/v, o.
+  const bytes4 = 2 * ctx * hkv * (d / 2 + 4) + 2 * (hq * d * 2) + 2 * hkv * d * 2;
+  const bytesLayout = plan.inputs.reduce((a, w) => a + w.byteLength, 0) + hq * d * 4;
+  const row = { kind: "attention_kv4_decode", ctx, ts: t.ts, wall: t.wall, bytes4, bytesLayout, gbs4: bytes4 / s / 1e9, gbsLayout: bytesLayout / s / 1e9, pctCeiling: (100 * bytes4) / s / 1e9 / ceiling, kernel: plan.kernel };
+  results.push(row);
+  log(`| ${plan.kernel} | ${ctx} | ${fmtUs(t.ts)} | ${fmtUs(t.wall)} | ${row.gbs4.toFixed(1)} | ${row.gbsLayout.toFixed(1)} | ${row.pctCeiling.toFixed(2)}% |`);
+}
+
+const jsonPath = opt("--json");
+if (jsonPath) {
+  const { writeFileSync } = await import("node:fs");
+  writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), ceilingGBs: ceiling, results }, null, 1));
+}
+device.destroy();
+log("done");
+process.exit(0);
