@@ -82,6 +82,7 @@ export function dequantKv4(inputs: NamedTensors, _params: ResolvedParams, dims: 
 class Scratch {
   scores = new Float64Array(64);
   lanes = new Float64Array(32);
+  vlanes = new Float64Array(8 * 32);
 
   /** Make room for `n` keys. */
   ensure(n: number): void {
@@ -158,6 +159,42 @@ function attendRow(
   }
   const sum = butterfly(lanes, 0, nActive);
   // o_c = f16(f32(Σ_R32 f32(e_j · v_jc) / l)).
+  if (d === 8) {
+    // Lane l of all 8 channels at once (8 scalar chains over j = l, l+32, …), into vl[c·32 + l].
+    const vl = SCRATCH.vlanes;
+    for (let l = 0; l < nActive; l++) {
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      let a4 = 0;
+      let a5 = 0;
+      let a6 = 0;
+      let a7 = 0;
+      for (let j = l; j < n; j += 32) {
+        const e = scores[j]!;
+        const vo = vOff + j * vStride;
+        a0 = f(a0 + f(e * vals[vo]!));
+        a1 = f(a1 + f(e * vals[vo + 1]!));
+        a2 = f(a2 + f(e * vals[vo + 2]!));
+        a3 = f(a3 + f(e * vals[vo + 3]!));
+        a4 = f(a4 + f(e * vals[vo + 4]!));
+        a5 = f(a5 + f(e * vals[vo + 5]!));
+        a6 = f(a6 + f(e * vals[vo + 6]!));
+        a7 = f(a7 + f(e * vals[vo + 7]!));
+      }
+      vl[l] = a0;
+      vl[32 + l] = a1;
+      vl[64 + l] = a2;
+      vl[96 + l] = a3;
+      vl[128 + l] = a4;
+      vl[160 + l] = a5;
+      vl[192 + l] = a6;
+      vl[224 + l] = a7;
+    }
+    for (let c = 0; c < 8; c++) out[outOff + c] = f32ToF16Bits(butterfly(vl, c * 32, nActive) / sum);
+    return;
+  }
   for (let c = 0; c < d; c++) {
     const vo = vOff + c;
     for (let l = 0; l < nActive; l++) {

@@ -136,7 +136,46 @@ export function swarGemm(x: Float64Array, w: PackedWeight, m: number, acc: Float
       const o1 = o0 + k;
       const o2 = o1 + k;
       const o3 = o2 + k;
-      for (let c = 0; c < np; c++) {
+      let c = 0;
+      for (; c + 2 <= np; c += 2) {
+        // Two packed pairs (four output channels) × four rows: each loaded x serves two multiply-adds.
+        const wo = c * k;
+        const wp = wo + k;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        let t0 = 0;
+        let t1 = 0;
+        let t2 = 0;
+        let t3 = 0;
+        for (let i = k0; i < k1; i++) {
+          const p = pairs[wo + i]!;
+          const r = pairs[wp + i]!;
+          const x0 = x[o0 + i]!;
+          const x1 = x[o1 + i]!;
+          const x2 = x[o2 + i]!;
+          const x3 = x[o3 + i]!;
+          s0 += x0 * p;
+          s1 += x1 * p;
+          s2 += x2 * p;
+          s3 += x3 * p;
+          t0 += x0 * r;
+          t1 += x1 * r;
+          t2 += x2 * r;
+          t3 += x3 * r;
+        }
+        split(s0, acc, row * n + 2 * c, true);
+        split(s1, acc, (row + 1) * n + 2 * c, true);
+        split(s2, acc, (row + 2) * n + 2 * c, true);
+        split(s3, acc, (row + 3) * n + 2 * c, true);
+        const both = 2 * c + 3 < n;
+        split(t0, acc, row * n + 2 * c + 2, both);
+        split(t1, acc, (row + 1) * n + 2 * c + 2, both);
+        split(t2, acc, (row + 2) * n + 2 * c + 2, both);
+        split(t3, acc, (row + 3) * n + 2 * c + 2, both);
+      }
+      for (; c < np; c++) {
         const wo = c * k;
         let s0 = 0;
         let s1 = 0;

@@ -126,6 +126,17 @@ export function expFast(x: number): number {
  */
 export function butterfly(lanes: Float64Array, base: number, active: number): number {
   const f = Math.fround;
+  if (active >= 32) {
+    // All 32 lanes: the five levels written out.
+    for (let l = 0; l < 16; l++) lanes[base + l] = f(lanes[base + l]! + lanes[base + l + 16]!);
+    for (let l = 0; l < 8; l++) lanes[base + l] = f(lanes[base + l]! + lanes[base + l + 8]!);
+    const b = base;
+    const x0 = f(lanes[b]! + lanes[b + 4]!);
+    const x1 = f(lanes[b + 1]! + lanes[b + 5]!);
+    const x2 = f(lanes[b + 2]! + lanes[b + 6]!);
+    const x3 = f(lanes[b + 3]! + lanes[b + 7]!);
+    return f(f(x0 + x2) + f(x1 + x3));
+  }
   let off = 16;
   while (off > 1 && off >= active) off >>= 1;
   // Now off is the largest butterfly offset < active (or 1): levels above it only add +0 lanes.
