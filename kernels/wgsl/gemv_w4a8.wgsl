@@ -28,77 +28,35 @@
 
 const TPR: u32 = 32u;
 const WG: u32 = 256u;
-const MR: u32 = MT * R;
-const OB: u32 = min(MR, 8u);
 var<workgroup> red: array<i32, 2048>;
 
 fn signed_codes(v: u32, zz: u32) -> u32 { return ((v | 0x80808080u) - zz) ^ 0x80808080u; }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+// 16-bit zero/s2 entry i.
+fn zs_at(i: u32) -> u32 { return h16(ZS[i >> 1u], i); }
+
+// Outputs b … b+ob−1 of every invocation are in red[o·WG + lid] (o < ob, ob a power of two ≤ 8):
+// sum the 32 partials of each, lane l first adding the ob partials of segment l / ob of output
+// l % ob, then lanes 0 … ob−1 the 32 / ob segment sums; output b + o is token m0 + (b+o) / r,
+// row n0 + (b+o) % r. Called in uniform control flow by every invocation.
+fn reduce_write(b: u32, ob: u32, r: u32, lid: u32, n0: u32, m0: u32) {
+  workgroupBarrier();
   let lane = lid % TPR;
   let rs = lid / TPR;
-  let n0 = (wid.x * (WG / TPR) + rs) * R;
-  let m0 = wid.y * MT;
-  let KC = P.n2;
-  let CPG = P.n3;
-  let G = P.n4;
-  var acc: array<i32, MR>;
-  var nrow: array<u32, R>;
-  for (var r = 0u; r < R; r++) { nrow[r] = min(n0 + r, P.n1 - 1u); }
-  var mrow: array<u32, MT>;
-  for (var m = 0u; m < MT; m++) { mrow[m] = min(m0 + m, P.n0 - 1u) * KC; }
-  let iters = (KC + TPR - 1u) / TPR;
-  for (var it = 0u; it < iters; it++) {
-    let c = it * TPR + lane;
-    if (c < KC) {
-      let g = c / CPG;
-      var wd: array<u32, 8u * R>;
-      var s2: array<i32, R>;
-      for (var r = 0u; r < R; r++) {
-        let v = WQ[nrow[r] * KC + c];
-        let zi = nrow[r] * G + g;
-        let e = h16(ZS[zi >> 1u], zi);
-        let zz = (e & 0xffu) * 0x01010101u;
-        s2[r] = i32(e >> 8u);
-        for (var i = 0u; i < 4u; i++) {
-          wd[8u * r + 2u * i] = signed_codes(v[i] & 0x0f0f0f0fu, zz);
-          wd[8u * r + 2u * i + 1u] = signed_codes((v[i] >> 4u) & 0x0f0f0f0fu, zz);
-        }
-      }
-      for (var m = 0u; m < MT; m++) {
-        let xi = (mrow[m] + c) * 2u;
-        let xa = XQ[xi];
-        let xb = XQ[xi + 1u];
-        for (var r = 0u; r < R; r++) {
-          let b = 8u * r;
-          let d = dot4(xa.x, wd[b]) + dot4(xa.y, wd[b + 1u]) + dot4(xa.z, wd[b + 2u]) + dot4(xa.w, wd[b + 3u])
-                + dot4(xb.x, wd[b + 4u]) + dot4(xb.y, wd[b + 5u]) + dot4(xb.z, wd[b + 6u]) + dot4(xb.w, wd[b + 7u]);
-          acc[m * R + r] += d * s2[r];
-        }
-      }
-    }
+  let o = lane % ob;
+  let seg = lane / ob;
+  var s = 0;
+  for (var t = 0u; t < ob; t++) { s += red[o * WG + rs * TPR + seg * ob + t]; }
+  workgroupBarrier();
+  red[lid] = s;
+  workgroupBarrier();
+  if (lane < ob) {
+    var tot = 0;
+    for (var q = 0u; q < TPR / ob; q++) { tot += red[rs * TPR + q * ob + lane]; }
+    let oi = b + lane;
+    let m = m0 + oi / r;
+    let n = n0 + oi % r;
+    if (m < P.n0 && n < P.n1) { Y[GW + m * P.n1 + n] = epilogue(tot, h16(WS[n >> 1u], n), h16(XS[m >> 1u], m)); }
   }
-  // Sum the 32 partials of each output, OB outputs at a time: lane l first adds the OB partials of
-  // segment l / OB of output l % OB, then lanes 0 … OB−1 add the 32 / OB segment sums and write.
-  for (var b = 0u; b < MR; b += OB) {
-    for (var o = 0u; o < OB; o++) { red[o * WG + lid] = acc[b + o]; }
-    workgroupBarrier();
-    let o = lane % OB;
-    let seg = lane / OB;
-    var s = 0;
-    for (var t = 0u; t < OB; t++) { s += red[o * WG + rs * TPR + seg * OB + t]; }
-    workgroupBarrier();
-    red[lid] = s;
-    workgroupBarrier();
-    if (lane < OB) {
-      var tot = 0;
-      for (var q = 0u; q < TPR / OB; q++) { tot += red[rs * TPR + q * OB + lane]; }
-      let oi = b + lane;
-      let m = m0 + oi / R;
-      let n = n0 + oi % R;
-      if (m < P.n0 && n < P.n1) { Y[GW + m * P.n1 + n] = epilogue(tot, h16(WS[n >> 1u], n), h16(XS[m >> 1u], m)); }
-    }
-    workgroupBarrier();
-  }
+  workgroupBarrier();
 }

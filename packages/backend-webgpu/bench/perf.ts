@@ -38,6 +38,8 @@ const QUICK = args.includes("--quick");
 const ITERS = Number(opt("--iters") ?? (QUICK ? 10 : 100));
 const ROTATE_BYTES = Number(opt("--rotate-mib") ?? (QUICK ? 8 : 256)) * 2 ** 20;
 const source = wgslFromDir(opt("--wgsl"));
+/** Parts to run (`--only copy,dot4,gemv1,gemv16,large,attn`; default all). */
+const ONLY = new Set((opt("--only") ?? "copy,dot4,gemv1,gemv16,large,attn").split(","));
 
 const log = (s: string) => process.stdout.write(s + "\n");
 const trace = (s: string) => { if (process.env.PERF_TRACE) process.stderr.write(`[trace] ${s}\n`); };
@@ -151,8 +153,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
   for (var i = 0u; i < ${per}u; i++) { let j = base + i * 256u; if (j < n) { dst[j] = src[j]; } }
 }`;
 const copyBytes = Math.min(256 * 2 ** 20, Math.floor(adapter.limits.maxStorageBufferBindingSize / 16) * 16, QUICK ? 16 * 2 ** 20 : Infinity);
-let ceiling = 0;
-{
+let ceiling = Number(opt("--ceiling") ?? 0);
+if (ONLY.has("copy")) {
   const words = new Uint32Array(copyBytes / 4);
   for (let i = 0; i < words.length; i++) words[i] = (i * 2654435761) >>> 0;
   const src = buf(copyBytes, STORAGE | COPY_SRC, words);
@@ -182,18 +184,20 @@ let ceiling = 0;
 }
 log(`ceiling (best copy kernel): ${ceiling.toFixed(0)} GB/s`);
 
-// ---------- 2. dot4I8Packed rate ----------
-{
+// ---------- 2. dot4I8Packed rate, and the cost of an empty dispatch ----------
+if (ONLY.has("dot4")) {
+  const body = [...Array(8).keys()].map((j) => `    s${j} = s${j} + ${dot4 ? `dot4I8Packed(a${j}, a${(j + 1) % 8} ^ i)` : `i32(a${j} * (a${(j + 1) % 8} ^ i))`};`).join("\n");
   const code = `${dot4 ? "requires packed_4x8_integer_dot_product;\n" : ""}
 @group(0) @binding(0) var<storage, read_write> out: array<i32>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  var a = array<u32, 8>(gid.x, gid.x ^ 0x01020304u, gid.x * 3u, gid.x + 7u, gid.x * 5u, gid.x ^ 0x7f7f7f7fu, gid.x + 11u, gid.x * 9u);
-  var s = array<i32, 8>(0, 0, 0, 0, 0, 0, 0, 0);
+  let a0 = gid.x; let a1 = gid.x ^ 0x01020304u; let a2 = gid.x * 3u; let a3 = gid.x + 7u;
+  let a4 = gid.x * 5u; let a5 = gid.x ^ 0x7f7f7f7fu; let a6 = gid.x + 11u; let a7 = gid.x * 9u;
+  var s0 = 0; var s1 = 0; var s2 = 0; var s3 = 0; var s4 = 0; var s5 = 0; var s6 = 0; var s7 = 0;
   for (var i = 0u; i < 1024u; i++) {
-    for (var j = 0u; j < 8u; j++) { s[j] = s[j] + ${dot4 ? "dot4I8Packed(a[j], a[(j + 1u) & 7u] ^ i)" : "i32(a[j] * (a[(j + 1u) & 7u] ^ i))"}; }
+${body}
   }
-  out[gid.x] = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+  out[gid.x] = s0 + s1 + s2 + s3 + s4 + s5 + s6 + s7;
 }`;
   const p = await pipelineOf(code, "dot4rate");
   const threads = 256 * 4096;
@@ -203,6 +207,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   const rate = (threads * 1024 * 8) / secs(t);
   log(`dot4I8Packed rate: ${(rate / 1e12).toFixed(2)} T dot4/s (${((rate * 8) / 1e12).toFixed(1)} TOP/s counting 4 multiplies + 4 adds each)`);
   results.push({ kind: "dot4rate", ts: t.ts, wall: t.wall, dot4PerSecond: rate });
+  const e = await pipelineOf("@group(0) @binding(0) var<storage, read_write> out: array<i32>;\n@compute @workgroup_size(256) fn main(@builtin(global_invocation_id) gid: vec3<u32>) { if (gid.x == 0xffffffffu) { out[0] = 1; } }", "empty");
+  const ebg = device.createBindGroup({ layout: e.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: o } }] });
+  const te = await timeDispatch(e, [ebg], [132, 1]);
+  log(`empty dispatch (132 workgroups): ${fmtUs(te.ts)} µs GPU timestamps, ${fmtUs(te.wall)} µs wall per dispatch`);
+  results.push({ kind: "empty", ts: te.ts, wall: te.wall });
   o.destroy();
 }
 
@@ -300,7 +309,7 @@ const SHAPES: [string, number, number][] = QUICK
   ? [["qkv", 768, 512], ["down", 512, 1792]]
   : [["qkv_proj", 6144, 4096], ["o_proj", 4096, 4096], ["gate_up_proj", 28672, 4096], ["down_proj", 4096, 14336]];
 
-const inputCache = new Map<string, { inputs: NamedTensors; want?: Uint16Array }>();
+const inputCache = new Map<string, { inputs: NamedTensors; want?: Uint16Array; packed?: KernelPlan }>();
 function cachedInputs(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", m: number, n: number, k: number) {
   const key = `${op}:${m}:${n}:${k}`;
   let e = inputCache.get(key);
@@ -328,7 +337,13 @@ async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: nu
   const cached = cachedInputs(op, m, n, k);
   const inputs = cached.inputs;
   const dims = { M: m, N: n, K: k, G: op === "gemm_w4a8_g128" ? k / 128 : 1 };
-  const plan = tile === "bytes" ? bytePlan(inputs, m, n, k) : gemvPlan(op, inputs, dims, tile)!;
+  // Packed inputs do not depend on the tile: pack once per case, then swap the entry point and grid.
+  let plan: KernelPlan;
+  if (tile === "bytes") plan = bytePlan(inputs, m, n, k);
+  else {
+    cached.packed ??= gemvPlan(op, inputs, dims, tile)!;
+    plan = { ...cached.packed, includes: ["epilogue.wgsl", `gemv_tile_m${tile.mt}r${tile.r}.wgsl`], grid: [Math.ceil(n / (8 * tile.r)), Math.ceil(m / tile.mt)] };
+  }
   const tileName = tile === "bytes" ? "byte-per-code" : `m${tile.mt}r${tile.r}`;
   const pipeline = await planPipeline(plan);
   const wbytes = plan.inputs[2]!.byteLength;
@@ -363,15 +378,15 @@ log("\n| op | shape N×K | M | tile | µs (GPU ts, median) | µs (wall/dispatch)
 log("|---|---|---|---|---|---|---|---|---|---|");
 for (const op of ["gemm_w4a8_g128", "gemm_w4a8_chn"] as const) {
   for (const [label, n, k] of SHAPES) {
-    for (const m of [1, 16]) {
+    for (const m of [1, 16].filter((x) => ONLY.has(`gemv${x}`))) {
       const tiles = op === "gemm_w4a8_g128" ? GEMV_TILES.filter((t) => (m === 1 ? t.mt === 1 : t.mt === 16 || t.mt === 8)) : [gemvTileFor(m)];
       for (const tile of tiles) await gemv(op, label, m, n, k, tile, m === 1 || label === SHAPES[1]![0]);
-      if (op === "gemm_w4a8_g128" && label === SHAPES[1]![0]) await gemv(op, label, m, n, k, "bytes", true);
+      if (op === "gemm_w4a8_g128" && label === SHAPES[1]![0] && !args.includes("--no-bytes")) await gemv(op, label, m, n, k, "bytes", true);
     }
   }
 }
 for (const [label, n, k] of SHAPES) {
-  for (const m of QUICK ? [64] : [64, 256, 1024]) await gemv("gemm_w4a8_g128", label, m, n, k, gemvTileFor(m), m === 64 && label === SHAPES[1]![0]);
+  for (const m of !ONLY.has("large") ? [] : QUICK ? [64] : [64, 256, 1024]) await gemv("gemm_w4a8_g128", label, m, n, k, gemvTileFor(m), m === 64 && label === SHAPES[1]![0]);
 }
 
 // ---------- 4. KV4 decode attention ----------
@@ -394,7 +409,7 @@ function decodeInputs(ctx: number): NamedTensors {
 }
 log("\n| attention_kv4_decode | context | µs (GPU ts, median) | µs (wall) | GB/s (4-bit codes counted) | GB/s (bytes of the uploaded layout) | % of ceiling (4-bit) |");
 log("|---|---|---|---|---|---|---|");
-for (const ctx of QUICK ? [256] : [4096, 32768]) {
+for (const ctx of !ONLY.has("attn") ? [] : QUICK ? [256] : [4096, 32768]) {
   const op = "attention_kv4_decode";
   const inputs = decodeInputs(ctx);
   const sig = getSignature(op);

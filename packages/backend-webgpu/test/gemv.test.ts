@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng, type NamedTensors, type Tensor } from "@qoq/core";
 import { runReference } from "@qoq/reference";
-import { gemvPlan, gemvTileFor, packWeights, GEMV_TILES } from "../src/gemv.js";
+import { gemvPlan, gemvTileFor, gemvTileWgsl, packWeights, GEMV_TILES } from "../src/gemv.js";
+import { readWgsl } from "../src/kernels.js";
 import type { WebGpuBackend } from "../src/index.js";
 import { startBackend } from "./setup.js";
 
@@ -104,4 +105,10 @@ describe("packed W4A8 kernel (gemv_w4a8.wgsl)", () => {
     });
   }
 
+});
+
+describe("generated tile entry points", () => {
+  it("kernels/wgsl/gemv_tile_*.wgsl are exactly what gemvTileWgsl generates", () => {
+    for (const tile of GEMV_TILES) expect(readWgsl(`gemv_tile_m${tile.mt}r${tile.r}.wgsl`), `m${tile.mt}r${tile.r}`).toBe(gemvTileWgsl(tile));
+  });
 });
