@@ -138,6 +138,36 @@ async function timeDispatch(pipeline: GPUComputePipeline, groups: GPUBindGroup[]
   return { ts: per ? median(per) : undefined, min: per ? Math.min(...per) : undefined, wall };
 }
 
+/**
+ * Seconds per dispatch back to back: `n` dispatches in one compute pass (timestamps at its start
+ * and end), cycling through `groups` (which should not share an output, so no barrier orders them).
+ */
+async function timeBatched(pipeline: GPUComputePipeline, groups: GPUBindGroup[], grid: readonly [number, number], n = ITERS): Promise<number | undefined> {
+  if (!hasTs) return undefined;
+  const per: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    const qs = device.createQuerySet({ type: "timestamp", count: 2 });
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass({ timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } });
+    pass.setPipeline(pipeline);
+    for (let i = 0; i < n; i++) {
+      pass.setBindGroup(0, groups[i % groups.length]!);
+      pass.dispatchWorkgroups(grid[0], grid[1]);
+    }
+    pass.end();
+    const res = device.createBuffer({ size: 16, usage: QUERY_RESOLVE | COPY_SRC });
+    const rb = device.createBuffer({ size: 16, usage: MAP_READ | COPY_DST });
+    enc.resolveQuerySet(qs, 0, 2, res, 0);
+    enc.copyBufferToBuffer(res, 0, rb, 0, 16);
+    device.queue.submit([enc.finish()]);
+    await rb.mapAsync(MAP_READ);
+    const t = new BigUint64Array(rb.getMappedRange().slice(0));
+    rb.unmap();
+    per.push(Number(t[1]! - t[0]!) / 1e9 / n);
+  }
+  return median(per);
+}
+
 const secs = (t: { ts: number | undefined; wall: number }) => t.ts ?? t.wall;
 const fmtUs = (s: number | undefined) => (s === undefined ? "-" : (s * 1e6).toFixed(1));
 
@@ -165,6 +195,9 @@ if (ONLY.has("copy")) {
     const grid: [number, number] = [Math.min(groups, 65535), Math.ceil(groups / 65535)];
     const bg = device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
     const t = await timeDispatch(p, [bg], grid, Math.min(ITERS, 50));
+    const tb = await timeBatched(p, [bg], grid, 20);
+    if (tb !== undefined) log(`  back to back (20 in one pass): ${fmtUs(tb)} µs = ${((2 * copyBytes) / tb / 1e9).toFixed(0)} GB/s read+write`);
+    results.push({ kind: "copyBatched", vec4PerInvocation: per, batch: tb });
     const gbs = (2 * copyBytes) / secs(t) / 1e9;
     ceiling = Math.max(ceiling, gbs);
     log(`copy kernel (${per} vec4/invocation, ${copyBytes / 2 ** 20} MiB → ${copyBytes / 2 ** 20} MiB): ${fmtUs(t.ts)} µs (wall ${fmtUs(t.wall)} µs) = ${gbs.toFixed(0)} GB/s read+write`);
@@ -265,22 +298,26 @@ function planBuffers(plan: KernelPlan, pipeline: GPUComputePipeline, copies: num
   const params = new Uint32Array(8);
   plan.params.forEach((v, i) => (params[1 + i] = v >>> 0));
   const uni = buf(32, UNIFORM, params);
-  const outs = plan.outputs.map((o) => buf(o.shape.reduce((a, b) => a * b, 1) * 4 + 2 * GW_BYTES, STORAGE | COPY_SRC));
   const scratch = plan.scratch !== undefined ? buf(plan.scratch * 4, STORAGE) : undefined;
   const sets: GPUBuffer[][] = [];
-  for (let c = 0; c < copies; c++) sets.push(plan.inputs.map((w) => buf(w.byteLength, STORAGE, w)));
-  const groups = sets.map((ins) =>
+  const outSets: GPUBuffer[][] = [];
+  for (let c = 0; c < copies; c++) {
+    sets.push(plan.inputs.map((w) => buf(w.byteLength, STORAGE, w)));
+    outSets.push(plan.outputs.map((o) => buf(o.shape.reduce((a, b) => a * b, 1) * 4 + 2 * GW_BYTES, STORAGE | COPY_SRC)));
+  }
+  const outs = outSets[0]!;
+  const groups = sets.map((ins, c) =>
     device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [
         { binding: 0, resource: { buffer: uni } },
         ...ins.map((b, i) => ({ binding: 1 + i, resource: { buffer: b } })),
-        ...outs.map((b, i) => ({ binding: 1 + ins.length + i, resource: { buffer: b } })),
+        ...outSets[c]!.map((b, i) => ({ binding: 1 + ins.length + i, resource: { buffer: b } })),
         ...(scratch ? [{ binding: 1 + ins.length + outs.length, resource: { buffer: scratch } }] : []),
       ],
     }),
   );
-  const destroy = () => { for (const b of [uni, ...outs, ...(scratch ? [scratch] : []), ...sets.flat()]) b.destroy(); };
+  const destroy = () => { for (const b of [uni, ...(scratch ? [scratch] : []), ...sets.flat(), ...outSets.flat()]) b.destroy(); };
   return { groups, outs, destroy };
 }
 
@@ -364,23 +401,25 @@ async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: nu
     exact = want.every((v, i) => v === (got[i]! & 0xffff));
   }
   const t = await timeDispatch(pipeline, groups, plan.grid, tile === "bytes" ? Math.min(ITERS, 10) : ITERS);
+  const tb = tile === "bytes" ? undefined : await timeBatched(pipeline, groups, plan.grid);
   destroy();
   const s = secs(t);
   const bytes = gemvBytes(op, m, n, k);
   const gbs = bytes / s / 1e9;
   const tops = (2 * m * n * k) / s / 1e12;
-  const row = { kind: "gemm", op, shape: label, m, n, k, tile: tileName, copies, ts: t.ts, tsMin: t.min, wall: t.wall, bytes, gbs, pctCeiling: (100 * gbs) / ceiling, tops, exact };
+  const gbsBatch = tb === undefined ? undefined : bytes / tb / 1e9;
+  const row = { kind: "gemm", op, shape: label, m, n, k, tile: tileName, copies, ts: t.ts, tsMin: t.min, wall: t.wall, batch: tb, bytes, gbs, pctCeiling: (100 * gbs) / ceiling, gbsBatch, pctCeilingBatch: gbsBatch === undefined ? undefined : (100 * gbsBatch) / ceiling, tops, exact };
   results.push(row);
-  log(`| ${op} | ${label} ${n}×${k} | ${m} | ${tileName} | ${fmtUs(t.ts)} | ${fmtUs(t.wall)} | ${gbs.toFixed(0)} | ${row.pctCeiling.toFixed(1)}% | ${tops.toFixed(2)} | ${exact === undefined ? "" : exact ? "exact" : "MISMATCH"} |`);
+  log(`| ${op} | ${label} ${n}×${k} | ${m} | ${tileName} | ${fmtUs(t.ts)} | ${fmtUs(t.wall)} | ${gbs.toFixed(0)} | ${row.pctCeiling.toFixed(1)}% | ${fmtUs(tb)} | ${gbsBatch === undefined ? "-" : `${gbsBatch.toFixed(0)} (${row.pctCeilingBatch!.toFixed(1)}%)`} | ${tops.toFixed(2)} | ${exact === undefined ? "" : exact ? "exact" : "MISMATCH"} |`);
 }
 
-log("\n| op | shape N×K | M | tile | µs (GPU ts, median) | µs (wall/dispatch) | GB/s | % of copy ceiling | TOP/s | vs reference |");
-log("|---|---|---|---|---|---|---|---|---|---|");
+log("\n| op | shape N×K | M | tile | µs (GPU ts, median) | µs (wall/dispatch) | GB/s | % of copy ceiling | µs back to back | GB/s back to back (% of ceiling) | TOP/s | vs reference |");
+log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const op of ["gemm_w4a8_g128", "gemm_w4a8_chn"] as const) {
   for (const [label, n, k] of SHAPES) {
     for (const m of [1, 16].filter((x) => ONLY.has(`gemv${x}`))) {
       const tiles = op === "gemm_w4a8_g128" ? GEMV_TILES.filter((t) => (m === 1 ? t.mt === 1 : t.mt === 16 || t.mt === 8)) : [gemvTileFor(m)];
-      for (const tile of tiles) await gemv(op, label, m, n, k, tile, m === 1 || label === SHAPES[1]![0]);
+      for (const tile of tiles) await gemv(op, label, m, n, k, tile, m === 1 || op === "gemm_w4a8_g128" || label === SHAPES[1]![0]);
       if (op === "gemm_w4a8_g128" && label === SHAPES[1]![0] && !args.includes("--no-bytes")) await gemv(op, label, m, n, k, "bytes", true);
     }
   }
