@@ -3,13 +3,15 @@
  * precisions (forward-pass implementations) by name.
  * @module
  */
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { IoError, ParamError } from "@qoq/core";
 import { openBackend } from "./backends.js";
 import { intOption } from "./command.js";
 import { OnnxFp16LanguageModel } from "@qoq/onnx";
+import { loadQoqCheckpoint, quantizeQoq, type CalibrationSet, type QoqOptions, type QoqVariant } from "@qoq/quantize";
 import {
   byteLevelTokenizer,
+  createQuantizedModel,
   createW4A8KV4Model,
   createFp16Model,
   createFp32Model,
@@ -20,7 +22,10 @@ import {
   SYNTHETIC_DEFAULT_SEED,
   syntheticWeights,
   type LanguageModel,
+  type LlamaConfig,
   type LlamaWeights,
+  type PrefillKv,
+  type QuantVariant,
   type Tokenizer,
 } from "@qoq/model";
 
@@ -30,6 +35,50 @@ export interface ModelOptions {
   readonly backend?: string;
   /** `--group N`: input channels per group of the per-group W4 variant (default 128). */
   readonly group?: number;
+  /** `--quant`: where the W4 weights come from (default plain RTN). */
+  readonly quant?: QuantSource;
+  /** `--prefill-kv`: how a prefill's attention reads K/V (see `PrefillKv` in @qoq/model). */
+  readonly prefillKv?: PrefillKv;
+}
+
+/**
+ * Where a W4A8KV4 model's weights come from: plain RTN of the FP weights, the QoQ pipeline run
+ * now (calibrated on `calib`, options per variant), or a saved QoQ checkpoint file.
+ */
+export type QuantSource =
+  | { readonly kind: "rtn" }
+  | { readonly kind: "qoq"; readonly calib: CalibrationSet; readonly options: (variant: QoqVariant) => QoqOptions; readonly onProgress?: (stage: string, done: number, total: number) => void }
+  | { readonly kind: "file"; readonly path: string };
+
+/** The fields of two configs that differ, e.g. `dim 64 ≠ 128`. */
+function configDiff(a: LlamaConfig, b: LlamaConfig): string[] {
+  const keys = ["dim", "hiddenDim", "nLayers", "nHeads", "nKvHeads", "vocabSize", "seqLen", "ropeTheta", "ropeStyle", "normEps"] as const;
+  return keys.filter((k) => a[k] !== b[k]).map((k) => `${k} ${String(a[k])} ≠ ${String(b[k])}`);
+}
+
+/** A W4A8KV4-family model of `variant` from the weights source in `opts.quant`, on `opts.backend`. */
+async function quantizedModel(w: LlamaWeights, variant: QuantVariant, opts: ModelOptions): Promise<LanguageModel> {
+  const backend = await openBackend(opts.backend ?? "reference");
+  const q = opts.quant ?? { kind: "rtn" };
+  const kv = opts.prefillKv !== undefined ? { prefillKv: opts.prefillKv } : {};
+  if (q.kind === "rtn") return createW4A8KV4Model(w, { variant, ...(variant === "g128" ? { group: opts.group ?? 128 } : {}), backend, ...kv });
+  if (variant === "w8a8") throw new ParamError("--quant qoq and checkpoint files are W4A8KV4 (precision w4a8kv4 or w4a8kv4-chn); w8a8 is RTN only");
+  if (q.kind === "qoq") {
+    const r = await quantizeQoq(w, q.calib, { ...q.options(variant), backend, ...(q.onProgress ? { onProgress: q.onProgress } : {}) });
+    return createQuantizedModel(r.model, backend, kv);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(q.path);
+  } catch (e) {
+    throw new IoError(`cannot read '${q.path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const { model } = loadQoqCheckpoint(bytes, q.path);
+  if (model.variant !== variant) throw new ParamError(`checkpoint '${q.path}' holds ${model.variant} weights; use --precision ${model.variant === "chn" ? "w4a8kv4-chn" : "w4a8kv4"}`);
+  if (opts.group !== undefined && variant === "g128" && opts.group !== model.group) throw new ParamError(`checkpoint '${q.path}' has group ${model.group}, not --group ${opts.group}`);
+  const diff = configDiff(model.config, w.config);
+  if (diff.length > 0) throw new ParamError(`checkpoint '${q.path}' is for another model than --model: ${diff.join(", ")}`);
+  return createQuantizedModel(model, backend, kv);
 }
 
 function hostOnly(name: string, opts: ModelOptions): void {
@@ -52,10 +101,13 @@ export const PRECISIONS: Record<string, (weights: LlamaWeights, opts: ModelOptio
     if (opts.backend !== undefined && opts.backend !== "onnx-fp16") throw new ParamError(`precision 'fp16-onnx' runs on onnxruntime; --backend '${opts.backend}' is not available for it`);
     return OnnxFp16LanguageModel.create(w);
   },
-  // RTN-quantized W4A8KV4, every op through the chosen backend (the reference by default).
-  w4a8kv4: async (w, opts) => createW4A8KV4Model(w, { variant: "g128", group: opts.group ?? 128, backend: await openBackend(opts.backend ?? "reference") }),
-  "w4a8kv4-chn": async (w, opts) => createW4A8KV4Model(w, { variant: "chn", backend: await openBackend(opts.backend ?? "reference") }),
-  w8a8: async (w, opts) => createW4A8KV4Model(w, { variant: "w8a8", backend: await openBackend(opts.backend ?? "reference") }),
+  // Quantized models, every op through the chosen backend (the reference by default); weights per --quant.
+  w4a8kv4: (w, opts) => quantizedModel(w, "g128", opts),
+  "w4a8kv4-chn": (w, opts) => {
+    if (opts.group !== undefined) throw new ParamError("--group applies to precision w4a8kv4 (per-group), not w4a8kv4-chn");
+    return quantizedModel(w, "chn", opts);
+  },
+  w8a8: (w, opts) => quantizedModel(w, "w8a8", opts),
 };
 
 /** {@link ModelOptions} from the `--backend` and `--group` options of a command line. */

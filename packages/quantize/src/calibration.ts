@@ -7,8 +7,11 @@
  * The windows (deterministic; DeepCompressor instead draws random 1024-token windows with seed
  * 42 from the Pile): the text is split into documents as the perplexity protocol does (blank
  * lines), each document becomes `[BOS] + encode(document)`, the documents are concatenated into
- * one token stream, the stream is cut into consecutive windows of `seqLen` tokens (a short tail is
- * dropped), and `samples` of them are taken evenly spaced (all of them if there are fewer).
+ * one token stream, and the first `samples` consecutive windows of `seqLen` tokens are taken (as
+ * many as the text has, at least one). Only the documents needed are tokenized, so a long
+ * calibration text costs no more than the windows it supplies; a document longer than
+ * {@link CALIB_CHUNK_CHARS} characters is tokenized in pieces of whole lines (the BPE merge is
+ * quadratic in a piece's length, and a text without blank lines is one document).
  * @module
  */
 import { createHash } from "node:crypto";
@@ -33,23 +36,46 @@ export interface CalibrationSet {
   readonly tokens: number;
 }
 
+/** Longest piece of a calibration document that is tokenized at once (see the module comment). */
+export const CALIB_CHUNK_CHARS = 4096;
+
+/** `doc` in pieces of whole lines of at most {@link CALIB_CHUNK_CHARS} characters (a longer line is cut). */
+function pieces(doc: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  for (const line of doc.split("\n")) {
+    for (let i = 0; i < Math.max(line.length, 1); i += CALIB_CHUNK_CHARS) {
+      const part = line.slice(i, i + CALIB_CHUNK_CHARS);
+      if (cur.length > 0 && cur.length + 1 + part.length > CALIB_CHUNK_CHARS) {
+        out.push(cur);
+        cur = "";
+      }
+      cur = cur.length > 0 ? `${cur}\n${part}` : part;
+    }
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
 /** Cut the calibration windows from `text` (see the module comment). Throws `ParamError` when the text has no full window. */
 export function calibrationWindows(text: string, tokenizer: Tokenizer, modelSeqLen: number, opts: CalibrationOptions = {}): CalibrationSet {
   const samples = opts.samples ?? 32;
   const seqLen = opts.seqLen ?? Math.min(256, modelSeqLen);
   if (!Number.isSafeInteger(samples) || samples < 1) throw new ParamError(`calibration samples must be a positive integer, got ${samples}`);
   if (!Number.isSafeInteger(seqLen) || seqLen < 2 || seqLen > modelSeqLen) throw new ParamError(`calibration window length must be an integer in [2, ${modelSeqLen}] (the model's seqLen), got ${seqLen}`);
+  const need = samples * seqLen;
   const stream: number[] = [];
-  for (const doc of splitDocuments(text)) stream.push(BOS_ID, ...tokenizer.encode(doc));
-  const available = Math.floor(stream.length / seqLen);
-  if (available === 0) throw new ParamError(`the calibration text gives ${stream.length} tokens, fewer than one window of ${seqLen}`);
-  const n = Math.min(samples, available);
-  const windows: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    // Evenly spaced window indices: ⌊i·available/n⌋ (distinct since available ≥ n).
-    const w = Math.floor((i * available) / n);
-    windows.push(stream.slice(w * seqLen, (w + 1) * seqLen));
+  outer: for (const doc of splitDocuments(text)) {
+    stream.push(BOS_ID);
+    for (const piece of pieces(doc)) {
+      if (stream.length >= need) break outer;
+      stream.push(...tokenizer.encode(piece));
+    }
   }
+  const n = Math.min(samples, Math.floor(stream.length / seqLen));
+  if (n === 0) throw new ParamError(`the calibration text gives ${stream.length} tokens, fewer than one window of ${seqLen}`);
+  const windows: number[][] = [];
+  for (let i = 0; i < n; i++) windows.push(stream.slice(i * seqLen, (i + 1) * seqLen));
   return { windows, sha256: createHash("sha256").update(text, "utf8").digest("hex"), tokens: n * seqLen };
 }
 

@@ -22,7 +22,7 @@ const FAST: QoqOptions = { keepTokens: 64, clip: { grid: 8, maxShrink: 0.8, atte
 const OFF = { rotate: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false };
 
 describe("QoQ pipeline", () => {
-  it("calibration windows are deterministic, evenly spaced and hash the text", () => {
+  it("calibration windows are deterministic, consecutive and hash the text", () => {
     const again = calibrationWindows(text.slice(text.length / 2), tokenizer, weights.config.seqLen, { samples: 3, seqLen: 64 });
     expect(again).toEqual(calib);
     expect(calib.windows.length).toBe(3);

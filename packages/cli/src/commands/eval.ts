@@ -3,12 +3,32 @@
  * `@qoq/model`'s `perplexity` (blank-line-separated documents, BOS each, windows of seqLen + 1).
  * @module
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { IoError } from "@qoq/core";
 import { perplexity } from "@qoq/model";
 import { intOption, need, UsageError, type Command } from "../command.js";
-import { loadModel, modelOptions, openModel, tokenizerFor } from "../models.js";
+import { loadModel, modelOptions, openModel, tokenizerFor, type QuantSource } from "../models.js";
+import { calibrationFrom, prefillKvFrom, QOQ_ARG_OPTIONS, QOQ_USAGE, qoqOptionsFrom, readText, stageProgress, type QoqArgValues } from "../quant_options.js";
+import type { LlamaWeights, Tokenizer } from "@qoq/model";
+
+/**
+ * The weights source of `--quant`: `rtn` (default), `qoq` (the pipeline, run now, calibrated
+ * on `--calib`), or the path of a QoQ checkpoint. Only the W4A8KV4 precisions take it.
+ */
+export function quantSourceFrom(values: QoqArgValues & { quant?: string | undefined; group?: string | undefined }, precision: string, weights: LlamaWeights, tok: Tokenizer): QuantSource | undefined {
+  const q = values.quant;
+  const pipelineFlags = Object.keys(QOQ_ARG_OPTIONS).filter((k) => values[k as keyof QoqArgValues] !== undefined);
+  if (q === undefined || q === "rtn") {
+    if (pipelineFlags.length > 0) throw new UsageError(`--${pipelineFlags[0]} applies to --quant qoq only`);
+    return q === undefined ? undefined : { kind: "rtn" };
+  }
+  if (precision !== "w4a8kv4" && precision !== "w4a8kv4-chn") throw new UsageError(`--quant ${q} applies to precision w4a8kv4 or w4a8kv4-chn, not '${precision}'`);
+  if (q !== "qoq") {
+    if (pipelineFlags.length > 0) throw new UsageError(`--${pipelineFlags[0]} applies to --quant qoq, not to a checkpoint file`);
+    return { kind: "file", path: q };
+  }
+  const group = values.group !== undefined ? Number(values.group) : undefined;
+  return { kind: "qoq", calib: calibrationFrom(values, tok, weights), options: (variant) => qoqOptionsFrom(values, variant, group), onProgress: stageProgress("qoq") };
+}
 
 /** A progress reporter on stderr: a redrawn bar on a TTY, otherwise a plain line every ~10%. */
 function progress(): { update: (done: number, total: number, tokens: number) => void; end: () => void } {
@@ -37,10 +57,15 @@ function progress(): { update: (done: number, total: number, tokens: number) => 
   };
 }
 
+/** The precisions with quantized weights and a KV4 cache. */
+const QUANTIZED = ["w4a8kv4", "w4a8kv4-chn", "w8a8"];
+
 /** `qoq eval …` */
 export const evalCommand: Command = {
   usage: `qoq eval ppl --model PATH|synthetic[:SEED] --tokenizer tok.bin --text PATH [--max-chars N] [--precision fp32|fp16|fp16-onnx|w4a8kv4|w4a8kv4-chn|w8a8] [--group N]
-                 [--backend NAME] [--json]   perplexity; with --json the last stdout line is a JSON object`,
+                 [--backend NAME] [--quant rtn|qoq|CHECKPOINT] [--prefill-kv fp16|kv4] [--json]
+                 ${QOQ_USAGE}
+                                               perplexity; with --json the last stdout line is a JSON object`,
   async run(args) {
     const { values, positionals } = parseArgs({
       args: [...args],
@@ -54,6 +79,9 @@ export const evalCommand: Command = {
         backend: { type: "string" },
         group: { type: "string" },
         json: { type: "boolean" },
+        quant: { type: "string" },
+        "prefill-kv": { type: "string" },
+        ...QOQ_ARG_OPTIONS,
       },
     });
     const [sub, ...rest] = positionals;
@@ -64,18 +92,16 @@ export const evalCommand: Command = {
     const precision = values.precision ?? "fp32";
     const weights = loadModel(modelPath);
     const tok = tokenizerFor(values.tokenizer, weights);
-    let text: string;
-    try {
-      text = readFileSync(textPath, "utf8");
-    } catch (e) {
-      throw new IoError(`cannot read '${textPath}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    const model = await openModel(weights, precision, modelOptions(values));
+    const text = readText(textPath);
+    const quant = quantSourceFrom(values, precision, weights, tok);
+    const prefillKv = prefillKvFrom(values["prefill-kv"]);
+    if (prefillKv !== undefined && !QUANTIZED.includes(precision)) throw new UsageError(`--prefill-kv applies to the quantized precisions, not '${precision}'`);
+    const model = await openModel(weights, precision, { ...modelOptions(values), ...(quant ? { quant } : {}), ...(prefillKv ? { prefillKv } : {}) });
     const bar = progress();
     const r = await perplexity(model, tok, text, { ...(maxChars !== undefined ? { maxChars } : {}), onProgress: bar.update });
     bar.end();
     if (values.json) {
-      process.stdout.write(JSON.stringify({ ppl: r.ppl, tokens: r.tokens, nll: r.nll, precision, model: modelPath, documents: r.documents, windows: r.windows }) + "\n");
+      process.stdout.write(JSON.stringify({ ppl: r.ppl, tokens: r.tokens, nll: r.nll, precision, ...(QUANTIZED.includes(precision) ? { quant: values.quant ?? "rtn", prefillKv: prefillKv ?? "fp16" } : {}), model: modelPath, documents: r.documents, windows: r.windows }) + "\n");
     } else {
       process.stdout.write(`ppl ${r.ppl.toFixed(4)}  (mean NLL ${r.nll.toFixed(4)} nats/token over ${r.tokens} tokens, ${r.documents} documents, ${r.windows} windows; ${precision}, ${modelPath})\n`);
     }

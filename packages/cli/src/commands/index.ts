@@ -9,6 +9,7 @@ import { evalCommand } from "./eval.js";
 import { generateCommand } from "./generate.js";
 import { goldenCommand } from "./golden.js";
 import { opCommand } from "./op.js";
+import { quantizeCommand } from "./quantize.js";
 
 /** The sub-commands, in the order `qoq --help` lists them. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -18,4 +19,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   bench: benchCommand,
   generate: generateCommand,
   eval: evalCommand,
+  quantize: quantizeCommand,
 };

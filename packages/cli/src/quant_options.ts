@@ -1,0 +1,118 @@
+/**
+ * The command-line options of the QoQ pipeline, shared by `qoq quantize` and `qoq eval ppl
+ * --quant qoq` (so an ablation is the same flag in both): calibration, the step switches, the
+ * smoothing exponents, the clipping grid, and how a prefill's attention reads K/V.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { IoError, ParamError } from "@qoq/core";
+import type { LlamaWeights, PrefillKv, Tokenizer } from "@qoq/model";
+import { calibrationWindows, DEFAULT_CLIP, type CalibrationSet, type QoqOptions, type QoqSteps, type QoqVariant } from "@qoq/quantize";
+import { UsageError } from "./command.js";
+
+/** A positive integer option, or a {@link UsageError}. */
+function posInt(v: string, name: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+/** `parseArgs` option specs of the pipeline flags. */
+export const QOQ_ARG_OPTIONS = {
+  calib: { type: "string" },
+  "calib-samples": { type: "string" },
+  "calib-len": { type: "string" },
+  "keep-tokens": { type: "string" },
+  "no-rotate": { type: "boolean" },
+  "no-reorder": { type: "boolean" },
+  "no-smooth-attn": { type: "boolean" },
+  "no-smooth": { type: "boolean" },
+  "no-clip": { type: "boolean" },
+  "smooth-attn": { type: "string" },
+  smooth: { type: "string" },
+  "clip-grid": { type: "string" },
+} as const;
+
+/** Usage text of the pipeline flags. */
+export const QOQ_USAGE = `[--calib TEXT] [--calib-samples N (32)] [--calib-len N (256)] [--keep-tokens N (256)]
+                 [--no-rotate] [--no-reorder] [--no-smooth-attn] [--no-smooth] [--no-clip]
+                 [--smooth-attn ALPHA|ALPHA,BETA|grid (0.5)] [--smooth ALPHA,BETA|grid] [--clip-grid N (80)]`;
+
+/** The parsed values of {@link QOQ_ARG_OPTIONS}. */
+export type QoqArgValues = { [K in keyof typeof QOQ_ARG_OPTIONS]?: (typeof QOQ_ARG_OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
+
+/** A number in [0, 1] from a command-line string. */
+function unit(s: string, what: string): number {
+  const v = Number(s);
+  if (s.trim() === "" || !Number.isFinite(v) || v < 0 || v > 1) throw new ParamError(`${what} must be a number in [0, 1], got '${s}'`);
+  return v;
+}
+
+/** `ALPHA` or `ALPHA,BETA` (BETA default `defaultBeta`), or `grid`. */
+function exponents(s: string, what: string, defaultBeta: number | undefined): { alpha: number; beta: number } | "grid" {
+  if (s === "grid") return "grid";
+  const parts = s.split(",");
+  if (parts.length === 1 && defaultBeta !== undefined) return { alpha: unit(parts[0]!, `${what} alpha`), beta: defaultBeta };
+  if (parts.length !== 2) throw new ParamError(`${what} must be ${defaultBeta !== undefined ? "ALPHA, " : ""}ALPHA,BETA or grid, got '${s}'`);
+  return { alpha: unit(parts[0]!, `${what} alpha`), beta: unit(parts[1]!, `${what} beta`) };
+}
+
+/** Read a text file, as an {@link IoError} naming it when it cannot be read. */
+export function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new IoError(`cannot read '${path}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** The calibration set of `--calib` (required: the pipeline is calibrated). */
+export function calibrationFrom(values: QoqArgValues, tokenizer: Tokenizer, weights: LlamaWeights): CalibrationSet {
+  if (values.calib === undefined) throw new UsageError("the QoQ pipeline needs --calib TEXT (calibration text; use text you do not evaluate on)");
+  return calibrationWindows(readText(values.calib), tokenizer, weights.config.seqLen, {
+    ...(values["calib-samples"] !== undefined ? { samples: posInt(values["calib-samples"], "calib-samples") } : {}),
+    ...(values["calib-len"] !== undefined ? { seqLen: posInt(values["calib-len"], "calib-len") } : {}),
+  });
+}
+
+/** {@link QoqOptions} (without calibration, backend and progress) from the pipeline flags. */
+export function qoqOptionsFrom(values: QoqArgValues, variant: QoqVariant, group: number | undefined): QoqOptions {
+  const steps: Partial<QoqSteps> = {
+    ...(values["no-rotate"] ? { rotate: false } : {}),
+    ...(values["no-reorder"] ? { reorder: false } : {}),
+    ...(values["no-smooth-attn"] ? { smoothAttention: false } : {}),
+    ...(values["no-smooth"] ? { smoothOutput: false } : {}),
+    ...(values["no-clip"] || variant !== "chn" ? { clip: false } : {}),
+  };
+  return {
+    variant,
+    ...(group !== undefined && variant === "g128" ? { group } : {}),
+    steps,
+    ...(values["smooth-attn"] !== undefined ? { smoothAttention: exponents(values["smooth-attn"], "--smooth-attn", 0) } : {}),
+    ...(values.smooth !== undefined ? { smoothOutput: exponents(values.smooth, "--smooth", undefined) } : {}),
+    ...(values["clip-grid"] !== undefined ? { clip: { ...DEFAULT_CLIP, grid: posInt(values["clip-grid"], "clip-grid") } } : {}),
+    ...(values["keep-tokens"] !== undefined ? { keepTokens: posInt(values["keep-tokens"], "keep-tokens") } : {}),
+  };
+}
+
+/** `--prefill-kv fp16|kv4`. */
+export function prefillKvFrom(s: string | undefined): PrefillKv | undefined {
+  if (s === undefined) return undefined;
+  if (s !== "fp16" && s !== "kv4") throw new ParamError(`--prefill-kv must be fp16 or kv4, got '${s}'`);
+  return s;
+}
+
+/** A progress line printer for the pipeline's stages on stderr (one line per stage, then per ~25%). */
+export function stageProgress(prefix: string): (stage: string, done: number, total: number) => void {
+  let last = "";
+  let lastQuarter = -1;
+  const start = Date.now();
+  return (stage, done, total) => {
+    const quarter = Math.floor((4 * done) / Math.max(total, 1));
+    if (stage !== last || quarter > lastQuarter) {
+      last = stage;
+      lastQuarter = quarter;
+      process.stderr.write(`${prefix}: ${stage} ${done}/${total} (${((Date.now() - start) / 1000).toFixed(1)} s)\n`);
+    }
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * `qoq quantize` and `qoq eval ppl --quant` end to end on stories260K: the checkpoint is
+ * deterministic, evaluating it gives the same perplexity as running the pipeline on the fly with
+ * the same flags (and not the RTN one), and bad input is a one-line error with exit 2.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
+const DATA = join(import.meta.dirname, "../../../../shared/data");
+const MODEL = join(DATA, "stories260K.bin");
+const TOK = join(DATA, "tok512.bin");
+const TEXT = join(DATA, "tinystories_val.txt");
+const tmp = mkdtempSync(join(tmpdir(), "qoq-quantize-"));
+afterAll(() => rmSync(tmp, { recursive: true }));
+
+function qoq(...args: string[]) {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const CALIB = ["--calib", join(DATA, "wiki.test.raw"), "--calib-samples", "3", "--calib-len", "64", "--keep-tokens", "64"];
+const EVAL = ["eval", "ppl", "--model", MODEL, "--tokenizer", TOK, "--text", TEXT, "--max-chars", "600", "--backend", "cpu", "--prefill-kv", "kv4", "--json"];
+const ppl = (stdout: string): number => JSON.parse(stdout.trim().split("\n").pop()!).ppl as number;
+
+describe("qoq quantize / eval --quant", () => {
+  if (!existsSync(MODEL)) throw new Error(`test data missing: ${MODEL} (see ../shared/data/SOURCES.md)`);
+
+  it("writes the same checkpoint twice, and evaluating it equals the pipeline run on the fly", () => {
+    const a = join(tmp, "a.qoq");
+    const b = join(tmp, "b.qoq");
+    for (const out of [a, b]) {
+      const r = qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--group", "32", "--no-smooth", "--out", out);
+      expect(r.stderr + r.stdout, "quantize").toMatch(/steps: rotate, reorder, smoothAttention/);
+      expect(r.code).toBe(0);
+    }
+    expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    const fromFile = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", a);
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    const onTheFly = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "qoq", ...CALIB, "--no-smooth");
+    expect(onTheFly.code, onTheFly.stderr).toBe(0);
+    expect(ppl(fromFile.stdout)).toBe(ppl(onTheFly.stdout));
+    const rtn = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "rtn");
+    expect(ppl(rtn.stdout)).not.toBe(ppl(fromFile.stdout));
+  });
+
+  it("bad input: one line and exit 2", () => {
+    const good = join(tmp, "a.qoq");
+    const broken = join(tmp, "broken.qoq");
+    writeFileSync(broken, readFileSync(good).subarray(0, 5000));
+    const cases: [string, string[], RegExp][] = [
+      ["quantize without --calib", ["quantize", "--model", MODEL, "--tokenizer", TOK, "--out", join(tmp, "x.qoq")], /--calib/],
+      ["--group with chn", ["quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--variant", "chn", "--group", "32", "--out", join(tmp, "x.qoq")], /--group/],
+      ["--quant qoq on fp32", [...EVAL, "--precision", "fp32", "--quant", "qoq", ...CALIB], /--quant qoq applies to precision w4a8kv4/],
+      ["pipeline flag without --quant qoq", [...EVAL, "--precision", "w4a8kv4", "--no-rotate"], /--no-rotate applies to --quant qoq/],
+      ["checkpoint of another variant", [...EVAL, "--precision", "w4a8kv4-chn", "--quant", good], /holds g128 weights/],
+      ["checkpoint of another model", ["eval", "ppl", "--model", "synthetic", "--text", TEXT, "--max-chars", "100", "--precision", "w4a8kv4", "--quant", good], /another model/],
+      ["truncated checkpoint", [...EVAL, "--precision", "w4a8kv4", "--quant", broken], /broken\.qoq/],
+      ["bad --smooth", [...EVAL, "--precision", "w4a8kv4", "--quant", "qoq", ...CALIB, "--smooth", "2"], /--smooth/],
+    ];
+    for (const [what, args, re] of cases) {
+      const r = qoq(...args);
+      expect(r.code, `${what}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, what).toMatch(re);
+      expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("qoq:")).length, what).toBe(1);
+    }
+  });
+});

@@ -1,0 +1,221 @@
+// Generates docs/ablation.md: the QoQ ablation — perplexity (and KL divergence from FP32) of FP32,
+// FP16-ONNX, W8A8KV4, W4A8KV4 RTN and W4A8KV4 with each QoQ step added in turn, for the per-group
+// and per-channel variants, on both shared models and a larger synthetic model with outliers.
+// Calibration: windows from the second half of tinystories_val.txt; evaluation: the first
+// characters of its first half, and of wiki.test.raw. Run after the build:
+//   node scripts/ablation-table.mjs [--max-chars N] [--max-chars-extra N] [--samples N] [--backend cpu] [--out docs/ablation.md]
+import { execSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import {
+  BOS_ID,
+  byteLevelTokenizer,
+  createFp32Model,
+  createQuantizedModel,
+  firstChars,
+  loadLlama2cBin,
+  loadTokenizer,
+  quantizeRtn,
+  splitDocuments,
+  SYNTHETIC_DEFAULT_CONFIG,
+  syntheticWeights,
+  tokenNll,
+} from "../packages/model/dist/index.js";
+import { OnnxFp16LanguageModel } from "../packages/onnx/dist/index.js";
+import { calibrationWindows, quantizeQoq } from "../packages/quantize/dist/index.js";
+import { openBackend } from "../packages/cli/dist/backends.js";
+
+const root = join(import.meta.dirname, "..");
+const data = join(root, "..", "shared", "data");
+const { values } = parseArgs({
+  options: {
+    "max-chars": { type: "string" },
+    "max-chars-extra": { type: "string" },
+    samples: { type: "string" },
+    backend: { type: "string" },
+    only: { type: "string" },
+    out: { type: "string" },
+  },
+});
+const maxChars = Number(values["max-chars"] ?? 20000);
+const maxCharsExtra = Number(values["max-chars-extra"] ?? 5000);
+const samples = Number(values.samples ?? 32);
+const backendName = values.backend ?? "cpu";
+const out = values.out ?? join(root, "docs", "ablation.md");
+const backend = await openBackend(backendName);
+
+/** A larger synthetic model: 4 layers, dim 256, residual activation outliers ×20 and key outliers ×8 (the generator's defaults). */
+const SYNTHETIC_LARGE = { ...SYNTHETIC_DEFAULT_CONFIG, dim: 256, hiddenDim: 704, nLayers: 4, nHeads: 8, nKvHeads: 4 };
+
+const MODELS = [
+  { name: "stories260K", load: () => loadLlama2cBin(join(data, "stories260K.bin")), tok: (w) => loadTokenizer(join(data, "tok512.bin"), w.config.vocabSize), maxChars, group: 32 },
+  {
+    name: "babyllama model5000",
+    load: () => loadLlama2cBin(join(data, "extra/babyllama_tok105/model5000.bin")),
+    tok: (w) => loadTokenizer(join(data, "extra/babyllama_tok105/tok105.DERIVED.bin"), w.config.vocabSize),
+    maxChars: maxCharsExtra,
+    group: 32,
+  },
+  { name: "synthetic-large (outliers)", load: () => syntheticWeights(SYNTHETIC_LARGE), tok: (w) => byteLevelTokenizer(w.config.vocabSize), maxChars: maxCharsExtra, group: 64 },
+].filter((m) => values.only === undefined || m.name.startsWith(values.only));
+
+const tiny = readFileSync(join(data, "tinystories_val.txt"), "utf8");
+const half = Math.floor(tiny.length / 2);
+const TEXTS = [
+  { name: "tinystories_val.txt, first half", text: tiny.slice(0, half) },
+  { name: "wiki.test.raw", text: readFileSync(join(data, "wiki.test.raw"), "utf8") },
+];
+const calibText = tiny.slice(half);
+
+/**
+ * Perplexity under the protocol of `qoq eval ppl` (documents split on blank lines, BOS each,
+ * windows of seqLen + 1 tokens, a fresh session per window), plus the mean KL(FP32 ‖ model) over
+ * the same predicted tokens when `fp` (the FP32 model) is given.
+ */
+async function evaluate(model, fp, tok, text, chars) {
+  const docs = splitDocuments(firstChars(text, chars));
+  const win = model.config.seqLen + 1;
+  let nll = 0;
+  let kl = 0;
+  let n = 0;
+  for (const d of docs) {
+    const ids = [BOS_ID, ...tok.encode(d)];
+    for (let s = 0; s < ids.length; s += win) {
+      const w = ids.slice(s, s + win);
+      if (w.length < 2) continue;
+      const sess = model.newSession();
+      const logits = await sess.forward(w.slice(0, -1));
+      sess.dispose();
+      let ref;
+      if (fp !== undefined) {
+        const fs = fp.newSession();
+        ref = await fs.forward(w.slice(0, -1));
+        fs.dispose();
+      }
+      for (let i = 0; i < logits.length; i++) {
+        nll += tokenNll(logits[i], w[i + 1]);
+        if (ref !== undefined) kl += klDiv(ref[i], logits[i]);
+        n++;
+      }
+    }
+  }
+  return { ppl: Math.exp(nll / n), kl: fp !== undefined ? kl / n : 0, tokens: n };
+}
+
+/** KL(softmax(p) ‖ softmax(q)) in float64. */
+function klDiv(p, q) {
+  const lse = (x) => {
+    let m = -Infinity;
+    for (const v of x) m = Math.max(m, v);
+    let s = 0;
+    for (const v of x) s += Math.exp(v - m);
+    return m + Math.log(s);
+  };
+  const lp = lse(p);
+  const lq = lse(q);
+  let k = 0;
+  for (let i = 0; i < p.length; i++) {
+    const a = p[i] - lp;
+    k += Math.exp(a) * (a - (q[i] - lq));
+  }
+  return k;
+}
+
+// The QoQ rows: each adds one step to the one before (reorder only for g128, clipping only for chn).
+const STEPS = [
+  ["+ rotation", { rotate: true }],
+  ["+ reordering", { reorder: true }, "g128"],
+  ["+ SmoothAttention", { smoothAttention: true }],
+  ["+ output smoothing", { smoothOutput: true }],
+  ["+ clipping", { clip: true }, "chn"],
+];
+const NONE = { rotate: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false };
+
+const sections = [];
+for (const m of MODELS) {
+  const weights = m.load();
+  const tok = m.tok(weights);
+  const calib = calibrationWindows(calibText, tok, weights.config.seqLen, { samples });
+  const fp = createFp32Model(weights);
+  const kv = { prefillKv: "kv4" };
+  const rows = []; // [label, variant, results per text]
+  const run = async (label, variant, make) => {
+    const t0 = performance.now();
+    const model = await make();
+    const res = [];
+    for (const t of TEXTS) res.push(await evaluate(model, label === "FP32" ? undefined : fp, tok, t.text, m.maxChars));
+    rows.push({ label, variant, res });
+    process.stderr.write(`${m.name} | ${label} | ${res.map((r) => r.ppl.toFixed(4)).join(" | ")} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+  };
+  await run("FP32", "", async () => fp);
+  await run("FP16-ONNX", "", () => OnnxFp16LanguageModel.create(weights));
+  await run("W8A8KV4 RTN", "w8a8", async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant: "w8a8" }), backend, kv));
+  for (const variant of ["g128", "chn"]) {
+    const g = variant === "g128" ? { group: m.group } : {};
+    await run("W4A8KV4 RTN", variant, async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant, ...g }), backend, kv));
+    let steps = { ...NONE };
+    for (const [label, add, only] of STEPS) {
+      if (only !== undefined && only !== variant) continue;
+      steps = { ...steps, ...add };
+      const s = { ...steps };
+      await run(label, variant, async () => createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: s, backend })).model, backend, kv));
+    }
+    await run("QoQ, grid-searched smoothing", variant, async () =>
+      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, backend, smoothAttention: "grid", smoothOutput: "grid" })).model, backend, kv),
+    );
+  }
+  sections.push({ model: m, weights, rows, calib });
+}
+
+let commit = "unknown";
+try {
+  commit = execSync("git rev-parse --short HEAD", { cwd: root, encoding: "utf8" }).trim();
+} catch {
+  // not a git checkout
+}
+const date = new Date().toISOString().slice(0, 10);
+const f = (x) => x.toFixed(4);
+const lines = [
+  "# QoQ ablation: perplexity of each step",
+  "",
+  `Generated by \`node scripts/ablation-table.mjs\` (commit ${commit}, ${date}, quantized models on the \`${backendName}\` backend). Do not edit by hand.`,
+  "",
+  "- **Calibration** (every QoQ row): the first " + samples + " windows of 256 tokens of the *second* half of `tinystories_val.txt` (for the",
+  "  synthetic model, byte tokens). **Evaluation**: the first characters of the *first* half of `tinystories_val.txt`, and of",
+  "  `wiki.test.raw` — never the calibration text. Protocol of `qoq eval ppl` (documents on blank lines, BOS each, windows of",
+  "  seqLen + 1 tokens).",
+  "- **KV4 everywhere**: every quantized row runs with `prefillKv: kv4` — each token attends to the KV4-quantized past exactly as",
+  "  a decode step would — so the KV4 cache's error (and SmoothAttention's effect on it) is in the numbers. (With QServe's fp16",
+  "  prefill attention, a perplexity run would never read the KV4 cache.)",
+  "- **Rows**: W4A8KV4 RTN, then each QoQ step added to the row above it (reordering in the per-group variant only, clipping in",
+  "  the per-channel variant only, as QServe's configs do), with fixed exponents (SmoothAttention α = 0.5; output smoothing",
+  "  α/β = 0.3/0.7 per-group, 0.1/0.9 per-channel); the last row is the full pipeline with both smoothings grid-searched.",
+  "- **KL** is the mean KL(FP32 ‖ row) per predicted token, in nats: the synthetic model is random, so its perplexity",
+  "  means little, but its distance from FP32 does. *Recovered* = (RTN − row)/(RTN − FP16-ONNX) in perplexity.",
+  "",
+];
+for (const s of sections) {
+  const c = s.weights.config;
+  lines.push(`## ${s.model.name}`, "");
+  lines.push(
+    `dim ${c.dim}, hidden ${c.hiddenDim}, ${c.nLayers} layers, ${c.nHeads} heads / ${c.nKvHeads} KV heads, head dim ${c.dim / c.nHeads}, ${c.ropeStyle} RoPE; ` +
+      `per-group variant with group ${s.model.group}; ${s.model.maxChars} characters of each text (${s.rows[0].res.map((r) => r.tokens).join(" / ")} tokens).`,
+    "",
+  );
+  const fp16 = s.rows.find((r) => r.label === "FP16-ONNX").res;
+  lines.push(`| variant | row | ${TEXTS.map((t) => `ppl ${t.name} | KL | recovered`).join(" | ")} |`);
+  lines.push(`|---|---|${TEXTS.map(() => "---:|---:|---:").join("|")}|`);
+  for (const r of s.rows) {
+    const rtn = r.variant === "" ? undefined : s.rows.find((x) => x.variant === r.variant && x.label === (r.variant === "w8a8" ? "W8A8KV4 RTN" : "W4A8KV4 RTN"));
+    const cells = r.res.map((x, i) => {
+      const rec = rtn !== undefined && r !== rtn && r.variant !== "w8a8" ? `${(((rtn.res[i].ppl - x.ppl) / (rtn.res[i].ppl - fp16[i].ppl)) * 100).toFixed(0)}%` : "";
+      return `${f(x.ppl)} | ${r.label === "FP32" ? "" : x.kl.toExponential(2)} | ${rec}`;
+    });
+    const variant = r.variant === "g128" ? `W4 per-group (g${s.model.group})` : r.variant === "chn" ? "W4 per-channel" : r.variant === "w8a8" ? "W8 per-channel" : "float";
+    lines.push(`| ${variant} | ${r.label} | ${cells.join(" | ")} |`);
+  }
+  lines.push("");
+}
+writeFileSync(out, lines.join("\n"));
+process.stderr.write(`wrote ${out}\n`);
