@@ -14,4 +14,6 @@ export { BACKEND_FACTORIES, openBackend } from "./backends.js";
 export { QOQ_REF_VERSION, QOQ_VERSION } from "./version.js";
 export { runModelChecks, compareLogits, modelTable, layerNmse, layerRecorder, PER_LAYER_METRIC, type LayerRecorder, FORWARD_OPS, MIN_FP32_ONNX_COSINE, MIN_FP32_ONNX_TOP1, type ModelUnderCheck, type ModelCheckOutcome } from "./model_checks.js";
 export { dumpCase } from "./conform_command.js";
-export { PRECISIONS, openModel, loadModel, modelOptions, type ModelOptions } from "./models.js";
+export { PRECISIONS, openModel, loadModel, modelOptions, type ModelOptions, type QuantSource } from "./models.js";
+export { quantSourceFrom } from "./commands/eval.js";
+export { QOQ_ARG_OPTIONS, QOQ_USAGE, qoqOptionsFrom, calibrationFrom, prefillKvFrom, readText, stageProgress, type QoqArgValues } from "./quant_options.js";

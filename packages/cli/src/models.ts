@@ -47,7 +47,15 @@ export interface ModelOptions {
  */
 export type QuantSource =
   | { readonly kind: "rtn" }
-  | { readonly kind: "qoq"; readonly calib: CalibrationSet; readonly options: (variant: QoqVariant) => QoqOptions; readonly onProgress?: (stage: string, done: number, total: number) => void }
+  | {
+      readonly kind: "qoq";
+      /** Calibration windows. */
+      readonly calib: CalibrationSet;
+      /** The pipeline options for the precision's variant. */
+      readonly options: (variant: QoqVariant) => QoqOptions;
+      /** Progress of the pipeline's stages. */
+      readonly onProgress?: (stage: string, done: number, total: number) => void;
+    }
   | { readonly kind: "file"; readonly path: string };
 
 /** The fields of two configs that differ, e.g. `dim 64 ≠ 128`. */
