@@ -80,7 +80,7 @@ export function rotateResidual(w: Fp64Weights): void {
   }
 }
 
-/** Settings of {@link smoothAttention}. */
+/** Settings of {@link smoothAttentionLayer}. */
 export interface SmoothAttentionSettings {
   /** Exponent of max|K| (default 0.5). */
   readonly alpha: number;
