@@ -42,26 +42,18 @@ export interface Fp64Weights {
   classifier: Float64Array;
 }
 
+/** The names of a layer's arrays. */
+const LAYER_KEYS = ["attnNorm", "wq", "wk", "wv", "wo", "ffnNorm", "w1", "w2", "w3"] as const;
+
+/** A layer with every array converted by `f`. */
+function mapLayer<A, B>(l: Readonly<Record<(typeof LAYER_KEYS)[number], A>>, f: (a: A) => B): Record<(typeof LAYER_KEYS)[number], B> {
+  return Object.fromEntries(LAYER_KEYS.map((k) => [k, f(l[k])])) as Record<(typeof LAYER_KEYS)[number], B>;
+}
+
 /** Exact float64 copies of binary32 weights. */
 export function toFp64(w: LlamaWeights): Fp64Weights {
   const f = (a: Float32Array) => Float64Array.from(a);
-  return {
-    config: w.config,
-    tokenEmbedding: f(w.tokenEmbedding),
-    layers: w.layers.map((l) => ({
-      attnNorm: f(l.attnNorm),
-      wq: f(l.wq),
-      wk: f(l.wk),
-      wv: f(l.wv),
-      wo: f(l.wo),
-      ffnNorm: f(l.ffnNorm),
-      w1: f(l.w1),
-      w2: f(l.w2),
-      w3: f(l.w3),
-    })),
-    finalNorm: f(w.finalNorm),
-    classifier: f(w.classifier),
-  };
+  return { config: w.config, tokenEmbedding: f(w.tokenEmbedding), layers: w.layers.map((l) => mapLayer(l, f)), finalNorm: f(w.finalNorm), classifier: f(w.classifier) };
 }
 
 /** Equal element for element (bitwise for the values binary32 rounding produces). */
@@ -84,17 +76,7 @@ export function toFp32(w: Fp64Weights): LlamaWeights {
   return {
     config: { ...w.config, tiedEmbeddings: tied },
     tokenEmbedding,
-    layers: w.layers.map((l) => ({
-      attnNorm: f(l.attnNorm),
-      wq: f(l.wq),
-      wk: f(l.wk),
-      wv: f(l.wv),
-      wo: f(l.wo),
-      ffnNorm: f(l.ffnNorm),
-      w1: f(l.w1),
-      w2: f(l.w2),
-      w3: f(l.w3),
-    })),
+    layers: w.layers.map((l) => mapLayer(l, f)),
     finalNorm: f(w.finalNorm),
     classifier: tied ? tokenEmbedding : cls,
   };
