@@ -60,3 +60,27 @@ fn reduce_write(b: u32, ob: u32, r: u32, lid: u32, n0: u32, m0: u32) {
   }
   workgroupBarrier();
 }
+
+// Split tiles: outputs b … b+ob−1 of every invocation are in red[o·WG + lid] (o < ob ≤ 8), and
+// the tpr invocations of a row group (consecutive lid, tpr a power of two) hold partial sums of
+// the same outputs. A tree in workgroup memory adds them (exact int32; any order gives the same
+// sum), then lane o writes output b + o: token m0 + (b+o) / r, row n0 + (b+o) % r. Called in
+// uniform control flow by every invocation.
+fn reduce_tree(b: u32, ob: u32, r: u32, tpr: u32, lid: u32, n0: u32, m0: u32) {
+  workgroupBarrier();
+  let lane = lid % tpr;
+  for (var h = tpr / 2u; h > 0u; h = h / 2u) {
+    if (lane < h) {
+      for (var o = 0u; o < ob; o++) { red[o * WG + lid] += red[o * WG + lid + h]; }
+    }
+    workgroupBarrier();
+  }
+  if (lane < ob) {
+    let tot = red[lane * WG + lid - lane];
+    let oi = b + lane;
+    let m = m0 + oi / r;
+    let n = n0 + oi % r;
+    if (m < P.n0 && n < P.n1) { Y[GW + m * P.n1 + n] = epilogue(tot, h16(WS[n >> 1u], n), h16(XS[m >> 1u], m)); }
+  }
+  workgroupBarrier();
+}

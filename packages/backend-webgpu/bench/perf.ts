@@ -14,13 +14,14 @@
  * Build: `esbuild bench/perf.ts --bundle --platform=node --format=esm --external:webgpu`
  * (scripts/perf-webgpu.sh does it and says how to run it on the device machine).
  */
+import { writeFileSync } from "node:fs";
 import { create } from "webgpu";
 import { bindInputs, getSignature, resolveParams, type NamedTensors, type Tensor } from "@qoq/core";
 import { runReference } from "@qoq/reference";
 import { composeModule } from "../src/wgsl.js";
 import { wgslFromDir } from "../src/kernels.js";
 import { planFor, rowWords, words, type KernelPlan } from "../src/plans.js";
-import { gemvPlan, GEMV_TILES, gemvTileFor, type GemvTile } from "../src/gemv.js";
+import { gemvGrid, gemvPlan, GEMV_TILES, gemvTileFor, gemvTileName, type GemvTile } from "../src/gemv.js";
 
 const STORAGE = 128;
 const COPY_DST = 8;
@@ -38,12 +39,17 @@ const QUICK = args.includes("--quick");
 const ITERS = Number(opt("--iters") ?? (QUICK ? 10 : 100));
 const ROTATE_BYTES = Number(opt("--rotate-mib") ?? (QUICK ? 8 : 256)) * 2 ** 20;
 const source = wgslFromDir(opt("--wgsl"));
-/** Parts to run (`--only copy,dot4,gemv1,gemv16,large,attn`; default all). */
-const ONLY = new Set((opt("--only") ?? "copy,dot4,gemv1,gemv16,large,attn").split(","));
+/** Parts to run (`--only copy,copysame,dot4,gemv1,gemv16,large,attn`; default all). */
+const ONLY = new Set((opt("--only") ?? "copy,copysame,dot4,gemv1,gemv16,large,attn").split(","));
 
 const log = (s: string) => process.stdout.write(s + "\n");
 const trace = (s: string) => { if (process.env.PERF_TRACE) process.stderr.write(`[trace] ${s}\n`); };
 const results: Record<string, unknown>[] = [];
+/** Writes the results so far to `--json FILE` (after every case, so a run cut short keeps them). */
+const flushJson = (final = false) => {
+  const path = opt("--json");
+  if (path) writeFileSync(path, JSON.stringify({ date: new Date().toISOString(), complete: final, ceilingGBs: ceiling, results }, null, 1));
+};
 
 // ---------- device ----------
 const gpu = create(process.env.PERF_DAWN_FLAGS !== undefined ? process.env.PERF_DAWN_FLAGS.split(" ").filter(Boolean) : ["disable-dawn-features=timestamp_quantization"]);
@@ -379,9 +385,9 @@ async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: nu
   if (tile === "bytes") plan = bytePlan(inputs, m, n, k);
   else {
     cached.packed ??= gemvPlan(op, inputs, dims, tile)!;
-    plan = { ...cached.packed, includes: ["epilogue.wgsl", `gemv_tile_m${tile.mt}r${tile.r}.wgsl`], grid: [Math.ceil(n / (8 * tile.r)), Math.ceil(m / tile.mt)] };
+    plan = { ...cached.packed, includes: ["epilogue.wgsl", `gemv_tile_${gemvTileName(tile)}.wgsl`], grid: gemvGrid(tile, m, n) };
   }
-  const tileName = tile === "bytes" ? "byte-per-code" : `m${tile.mt}r${tile.r}`;
+  const tileName = tile === "bytes" ? "byte-per-code" : gemvTileName(tile);
   const pipeline = await planPipeline(plan);
   const wbytes = plan.inputs[2]!.byteLength;
   const copies = Math.max(1, Math.min(16, Math.ceil(ROTATE_BYTES / wbytes)));
@@ -410,23 +416,47 @@ async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: nu
   const gbsBatch = tb === undefined ? undefined : bytes / tb / 1e9;
   const row = { kind: "gemm", op, shape: label, m, n, k, tile: tileName, copies, ts: t.ts, tsMin: t.min, wall: t.wall, batch: tb, bytes, gbs, pctCeiling: (100 * gbs) / ceiling, gbsBatch, pctCeilingBatch: gbsBatch === undefined ? undefined : (100 * gbsBatch) / ceiling, tops, exact };
   results.push(row);
+  flushJson();
   log(`| ${op} | ${label} ${n}×${k} | ${m} | ${tileName} | ${fmtUs(t.ts)} | ${fmtUs(t.wall)} | ${gbs.toFixed(0)} | ${row.pctCeiling.toFixed(1)}% | ${fmtUs(tb)} | ${gbsBatch === undefined ? "-" : `${gbsBatch.toFixed(0)} (${row.pctCeilingBatch!.toFixed(1)}%)`} | ${tops.toFixed(2)} | ${exact === undefined ? "" : exact ? "exact" : "MISMATCH"} |`);
 }
 
+/**
+ * The copy kernel (4 vec4 per invocation) moving as many bytes as one GEMV case (half read, half
+ * written), sources rotating past L2 like the GEMV weights: the floor a kernel of that size meets.
+ */
+async function copySame(label: string, bytes: number) {
+  const half = Math.max(16, Math.floor(bytes / 2 / 16) * 16);
+  const p = await pipelineOf(COPY_WGSL(4), "copy4");
+  const copies = Math.max(1, Math.min(16, Math.ceil(ROTATE_BYTES / half)));
+  const srcs = [...Array(copies).keys()].map(() => buf(half, STORAGE));
+  const dsts = [...Array(copies).keys()].map(() => buf(half, STORAGE));
+  const groups = srcs.map((src, c) => device.createBindGroup({ layout: p.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dsts[c]! } }] }));
+  const wg = Math.ceil(half / 16 / 1024);
+  const grid: [number, number] = [Math.min(wg, 65535), Math.ceil(wg / 65535)];
+  const t = await timeDispatch(p, groups, grid);
+  const tb = await timeBatched(p, groups, grid);
+  for (const b of [...srcs, ...dsts]) b.destroy();
+  const row = { kind: "copySame", shape: label, bytes: 2 * half, ts: t.ts, wall: t.wall, batch: tb, gbs: (2 * half) / secs(t) / 1e9, gbsBatch: tb === undefined ? undefined : (2 * half) / tb / 1e9 };
+  results.push(row);
+  flushJson();
+  log(`copy of the same bytes as ${label} M = 1 (${(2 * half / 1e6).toFixed(1)} MB): ${fmtUs(t.ts)} µs = ${row.gbs.toFixed(0)} GB/s (${((100 * row.gbs) / ceiling).toFixed(1)}% of ceiling); back to back ${fmtUs(tb)} µs = ${row.gbsBatch?.toFixed(0)} GB/s`);
+}
+if (ONLY.has("copysame")) for (const [label, n, k] of SHAPES) await copySame(label, gemvBytes("gemm_w4a8_g128", 1, n, k));
+
 log("\n| op | shape N×K | M | tile | µs (GPU ts, median) | µs (wall/dispatch) | GB/s | % of copy ceiling | µs back to back | GB/s back to back (% of ceiling) | TOP/s | vs reference |");
 log("|---|---|---|---|---|---|---|---|---|---|---|---|");
-for (const op of ["gemm_w4a8_g128", "gemm_w4a8_chn"] as const) {
-  for (const [label, n, k] of SHAPES) {
-    for (const m of [1, 16].filter((x) => ONLY.has(`gemv${x}`))) {
-      const tiles = op === "gemm_w4a8_g128" ? GEMV_TILES.filter((t) => (m === 1 ? t.mt === 1 : t.mt === 16 || t.mt === 8)) : [gemvTileFor(m)];
-      for (const tile of tiles) await gemv(op, label, m, n, k, tile, m === 1 || op === "gemm_w4a8_g128" || label === SHAPES[1]![0]);
-      if (op === "gemm_w4a8_g128" && label === SHAPES[1]![0] && !args.includes("--no-bytes")) await gemv(op, label, m, n, k, "bytes", true);
-    }
-  }
-}
+// g128 at M = 1 then 16 (every tile), larger M, then per-channel weights (the backend's tile only):
+// the order of importance, so a run cut short keeps what matters most.
+const gemvCase = async (op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, n: number, k: number, m: number) => {
+  const tiles = op === "gemm_w4a8_g128" ? GEMV_TILES.filter((t) => (m === 1 ? t.mt === 1 : t.mt === 16 || t.mt === 8)) : [gemvTileFor(m)];
+  for (const tile of tiles) await gemv(op, label, m, n, k, tile, m === 1 || op === "gemm_w4a8_g128" || label === SHAPES[1]![0]);
+  if (op === "gemm_w4a8_g128" && label === SHAPES[1]![0] && !args.includes("--no-bytes")) await gemv(op, label, m, n, k, "bytes", true);
+};
+for (const m of [1, 16].filter((x) => ONLY.has(`gemv${x}`))) for (const [label, n, k] of SHAPES) await gemvCase("gemm_w4a8_g128", label, n, k, m);
 for (const [label, n, k] of SHAPES) {
   for (const m of !ONLY.has("large") ? [] : QUICK ? [64] : [64, 256, 1024]) await gemv("gemm_w4a8_g128", label, m, n, k, gemvTileFor(m), m === 64 && label === SHAPES[1]![0]);
 }
+if (!args.includes("--no-chn")) for (const m of [1, 16].filter((x) => ONLY.has(`gemv${x}`))) for (const [label, n, k] of SHAPES) await gemvCase("gemm_w4a8_chn", label, n, k, m);
 
 // ---------- 4. KV4 decode attention ----------
 function decodeInputs(ctx: number): NamedTensors {
@@ -468,11 +498,7 @@ for (const ctx of !ONLY.has("attn") ? [] : QUICK ? [256] : [4096, 32768]) {
   log(`| ${plan.kernel} | ${ctx} | ${fmtUs(t.ts)} | ${fmtUs(t.wall)} | ${row.gbs4.toFixed(1)} | ${row.gbsLayout.toFixed(1)} | ${row.pctCeiling.toFixed(2)}% |`);
 }
 
-const jsonPath = opt("--json");
-if (jsonPath) {
-  const { writeFileSync } = await import("node:fs");
-  writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), ceilingGBs: ceiling, results }, null, 1));
-}
+flushJson(true);
 device.destroy();
 log("done");
 process.exit(0);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Rng, type NamedTensors, type Tensor } from "@qoq/core";
 import { runReference } from "@qoq/reference";
-import { gemvPlan, gemvTileFor, gemvTileWgsl, packWeights, GEMV_TILES } from "../src/gemv.js";
+import { gemvPlan, gemvTileFor, gemvTileName, gemvTileWgsl, packWeights, GEMV_TILES } from "../src/gemv.js";
 import { readWgsl } from "../src/kernels.js";
 import type { WebGpuBackend } from "../src/index.js";
 import { startBackend } from "./setup.js";
@@ -109,6 +109,6 @@ describe("packed W4A8 kernel (gemv_w4a8.wgsl)", () => {
 
 describe("generated tile entry points", () => {
   it("kernels/wgsl/gemv_tile_*.wgsl are exactly what gemvTileWgsl generates", () => {
-    for (const tile of GEMV_TILES) expect(readWgsl(`gemv_tile_m${tile.mt}r${tile.r}.wgsl`), `m${tile.mt}r${tile.r}`).toBe(gemvTileWgsl(tile));
+    for (const tile of GEMV_TILES) expect(readWgsl(`gemv_tile_${gemvTileName(tile)}.wgsl`), gemvTileName(tile)).toBe(gemvTileWgsl(tile));
   });
 });
