@@ -39,7 +39,7 @@ const QUICK = args.includes("--quick");
 const ITERS = Number(opt("--iters") ?? (QUICK ? 10 : 100));
 const ROTATE_BYTES = Number(opt("--rotate-mib") ?? (QUICK ? 8 : 256)) * 2 ** 20;
 const source = wgslFromDir(opt("--wgsl"));
-/** Parts to run (`--only copy,copysame,dot4,gemv1,gemv16,large,attn`; default all). */
+/** Parts to run (`--only copy,copysame,dot4,gemv1,gemv16,large,attn`; default all; `--tiles m1r2,…` limits the GEMV tiles). */
 const ONLY = new Set((opt("--only") ?? "copy,copysame,dot4,gemv1,gemv16,large,attn").split(","));
 
 const log = (s: string) => process.stdout.write(s + "\n");
@@ -448,7 +448,8 @@ log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 // g128 at M = 1 then 16 (every tile), larger M, then per-channel weights (the backend's tile only):
 // the order of importance, so a run cut short keeps what matters most.
 const gemvCase = async (op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, n: number, k: number, m: number) => {
-  const tiles = op === "gemm_w4a8_g128" ? GEMV_TILES.filter((t) => (m === 1 ? t.mt === 1 : t.mt === 16 || t.mt === 8)) : [gemvTileFor(m)];
+  const only = opt("--tiles")?.split(",");
+  const tiles = op === "gemm_w4a8_g128" ? GEMV_TILES.filter((t) => (m === 1 ? t.mt === 1 : t.mt === 16 || t.mt === 8) && (only === undefined || only.includes(gemvTileName(t)))) : [gemvTileFor(m)];
   for (const tile of tiles) await gemv(op, label, m, n, k, tile, m === 1 || op === "gemm_w4a8_g128" || label === SHAPES[1]![0]);
   if (op === "gemm_w4a8_g128" && label === SHAPES[1]![0] && !args.includes("--no-bytes")) await gemv(op, label, m, n, k, "bytes", true);
 };
