@@ -73,8 +73,8 @@ export const GEMV_TILES: readonly GemvTile[] = [
 
 /** The tile the backend uses for `m` tokens. */
 export function gemvTileFor(m: number): GemvTile {
-  // Measured best or near-best on the H200 at M = 1 and 16 (docs/perf/webgpu.md).
-  if (m <= 1) return { mt: 1, r: 2 };
+  // Measured best or near-best on the H200 at M = 1 and 16 (docs/perf/webgpu.md, runs 4 and 5).
+  if (m <= 1) return { mt: 1, r: 1, tpr: 16, u: 8, stage: true };
   if (m <= 4) return { mt: 4, r: 2 };
   if (m <= 8) return { mt: 8, r: 2 };
   return { mt: 16, r: 2 };
