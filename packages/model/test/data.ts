@@ -1,4 +1,4 @@
-/** Test data location: /work/shared/data, i.e. ../shared/data from the repo root. */
+/** Test data location: ../shared/data relative to the repo root. */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 
