@@ -328,12 +328,11 @@ export class W4A8KV4Session implements Session {
       const kq = await run("quant_kv4", { v: kr });
       const vq = await run("quant_kv4", { v });
       let o: Tensor;
-      const pagesFirst = !decode && this.model.prefillKv === "kv4";
-      if (pagesFirst) {
-        cache.write(l, "k", kq.q!, kq.scale!, kq.min!, pages, slots);
-        cache.write(l, "v", vq.q!, vq.scale!, vq.min!, pages, slots);
-      }
-      if (pagesFirst) {
+      // The step's own rows go into the pages first: decode reads only positions < ctx_len, and a
+      // kv4 prefill needs the earlier rows of the same step.
+      cache.write(l, "k", kq.q!, kq.scale!, kq.min!, pages, slots);
+      cache.write(l, "v", vq.q!, vq.scale!, vq.min!, pages, slots);
+      if (!decode && this.model.prefillKv === "kv4") {
         // Every token as a decode step at its own position (see PrefillKv).
         const nb = this.pageList.length;
         const table = new Int32Array(T * nb);
@@ -362,10 +361,6 @@ export class W4A8KV4Session implements Session {
             ctx_len: tensor("i32", [1], Int32Array.of(pos0)),
           })
         ).o!;
-      }
-      if (!pagesFirst) {
-        cache.write(l, "k", kq.q!, kq.scale!, kq.min!, pages, slots);
-        cache.write(l, "v", vq.q!, vq.scale!, vq.min!, pages, slots);
       }
       const a = await run("quant_act_int8", { x: tensor("f16", [T, qDim], o.data as Uint16Array) });
       const y = await gemm(backend, L.o, a, T);

@@ -250,7 +250,7 @@ export async function quantizeLinear(
  * binary16. Weights are validated first (shapes, finiteness). The ops run on `backend`.
  */
 export async function quantizeRtn(weights: LlamaWeights, backend: Backend, opts: RtnOptions = {}): Promise<QuantizedModel> {
-  return quantizeWeights(weights, backend, { ...(opts.variant !== undefined ? { variant: opts.variant } : {}), ...(opts.group !== undefined ? { group: opts.group } : {}) });
+  return quantizeWeights(weights, backend, opts);
 }
 
 /**
