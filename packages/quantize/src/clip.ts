@@ -116,11 +116,12 @@ function projectHead(x: Float32Array, w: Float64Array, t: number, dim: number, h
   return y;
 }
 
-const mse = (a: Float64Array, b: Float64Array): number => {
+/** Mean squared difference of two equally long arrays. */
+export function mse(a: Float64Array, b: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
   return s / a.length;
-};
+}
 
 /** Per-head clipping ratios of q_proj and k_proj under the attention-output objective (see the module comment). */
 export function attentionClipRatios(w: LlamaWeights, layer: number, kept: KeptInputs, s: ClipSettings): { q: Float32Array; k: Float32Array } {

@@ -20,6 +20,7 @@ import { toFp32, toFp64, type Fp64Weights } from "./fp64.js";
 import { downLambda, searchSmoothAttention, searchSmoothOutput } from "./smooth_search.js";
 import {
   foldNorms,
+  outProjColumns,
   outProjLambda,
   reorderLayer,
   rotateResidual,
@@ -171,18 +172,13 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
       if (opts.smoothOutput === "grid") {
         const L = base.layers[l]!;
         down = await searchSmoothOutput(L.w2, c.dim, c.hiddenDim, k.downIn, k.tokens, downLambda(base, l, m), variant, group, backend);
-        const group_ = c.nHeads / c.nKvHeads;
-        const { hd } = widths(c);
         o = await searchSmoothOutput(
           L.wo,
           c.dim,
           qDim,
           k.oIn,
           k.tokens,
-          (cand) => {
-            const lv = outProjLambda(L.wo, c, m.o_in, cand);
-            return Float64Array.from({ length: qDim }, (_, col) => lv[Math.floor(col / hd / group_) * hd + (col % hd)]!);
-          },
+          (cand) => outProjColumns(outProjLambda(L.wo, c, m.o_in, cand), c),
           variant,
           group,
           backend,

@@ -19,6 +19,7 @@ import { createReferenceBackend, runReference, smoothAttentionLambda, smoothLine
 import { quantizeLinear, type LlamaWeights, type QuantizedLinear } from "@qoq/model";
 import type { KeptInputs, SiteMaxima } from "./calibration.js";
 import type { SmoothAttentionSettings, SmoothOutputSettings } from "./transforms.js";
+import { mse } from "./clip.js";
 import { widths } from "./transforms.js";
 
 /** Float64 KV4 fake quantization of a row of `n` values at `off` (4-bit asymmetric over the row's range). */
@@ -59,11 +60,6 @@ function attention(q: Float64Array, k: Float64Array, v: Float64Array, t: number,
   return o;
 }
 
-const mse = (a: Float64Array, b: Float64Array): number => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
-  return s / a.length;
-};
 
 /** The SmoothAttention candidates: (0, 0), then (a, 0) and (a, 1 − a) for a = 1/20 … 19/20. */
 export function smoothAttentionCandidates(): SmoothAttentionSettings[] {

@@ -130,18 +130,25 @@ export function smoothDownLayer(w: Fp64Weights, layer: number, m: SiteMaxima, s:
  */
 export function smoothOutLayer(w: Fp64Weights, layer: number, m: SiteMaxima, s: SmoothOutputSettings): Float64Array {
   const c = w.config;
-  const { qDim, kvDim, hd } = widths(c);
+  const { qDim, kvDim } = widths(c);
   const L = w.layers[layer]!;
-  const group = c.nHeads / c.nKvHeads;
   const lambda = outProjLambda(L.wo, c, m.o_in, s);
+  const perColumn = outProjColumns(lambda, c);
   for (let r = 0; r < c.dim; r++) {
-    for (let col = 0; col < qDim; col++) L.wo[r * qDim + col]! *= lambda[Math.floor(col / hd / group) * hd + (col % hd)]!;
+    for (let col = 0; col < qDim; col++) L.wo[r * qDim + col]! *= perColumn[col]!;
   }
   for (let row = 0; row < kvDim; row++) {
     // Divide rather than multiply by a rounded 1/λ: one rounding per element (as smooth_linear).
     for (let j = 0; j < c.dim; j++) L.wv[row * c.dim + j]! /= lambda[row]!;
   }
   return lambda;
+}
+
+/** The o_proj column factors of a per-v_proj-row λ: column (head h, channel d) gets λ of (h's KV head, d). */
+export function outProjColumns(lambda: Float64Array, c: LlamaConfig): Float64Array {
+  const { qDim, hd } = widths(c);
+  const group = c.nHeads / c.nKvHeads;
+  return Float64Array.from({ length: qDim }, (_, col) => lambda[Math.floor(col / hd / group) * hd + (col % hd)]!);
 }
 
 /**
