@@ -136,8 +136,9 @@ const STEPS = [
   ["+ SmoothAttention", { smoothAttention: true }],
   ["+ output smoothing", { smoothOutput: true }],
   ["+ clipping", { clip: true }, "chn"],
+  ["+ GPTQ", { gptq: true }],
 ];
-const NONE = { rotate: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false };
+const NONE = { rotate: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false, gptq: false };
 
 const sections = values.from !== undefined ? values.from.split(",").flatMap((f) => JSON.parse(readFileSync(f, "utf8"))) : [];
 for (const m of values.from !== undefined ? [] : MODELS) {
@@ -161,6 +162,9 @@ for (const m of values.from !== undefined ? [] : MODELS) {
   for (const variant of ["g128", "chn"]) {
     const g = variant === "g128" ? { group: m.group } : {};
     await run("W4A8KV4 RTN", variant, async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant, ...g }), backend, kv));
+    await run("GPTQ alone (RTN's parameters, no other step)", variant, async () =>
+      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: { ...NONE, gptq: true }, backend })).model, backend, kv),
+    );
     let steps = { ...NONE };
     for (const [label, add, only] of STEPS) {
       if (only !== undefined && only !== variant) continue;
@@ -202,7 +206,9 @@ const lines = [
   "  prefill attention, a perplexity run would never read the KV4 cache.)",
   "- **Rows**: W4A8KV4 RTN, then each QoQ step added to the row above it (reordering in the per-group variant only, clipping in",
   "  the per-channel variant only, as QServe's configs do), with fixed exponents (SmoothAttention α = 0.5; output smoothing",
-  "  α/β = 0.3/0.7 per-group, 0.1/0.9 per-channel); the last row is the full pipeline with both smoothings grid-searched.",
+  "  α/β = 0.3/0.7 per-group, 0.1/0.9 per-channel), GPTQ last (codes re-picked with RTN's parameters, damping 0.01, the",
+  "  Hessian from the calibration windows); the last row is the full pipeline with both smoothings grid-searched. *GPTQ alone*",
+  "  is RTN's quantizer with GPTQ's rounding and no other step.",
   "- **KL** is the mean KL(FP32 ‖ row) per predicted token, in nats: the synthetic model is random, so its perplexity",
   "  means little, but its distance from FP32 does. *Recovered* = (RTN − row)/(RTN − FP16-ONNX) in perplexity; for the",
   "  synthetic model (KL_RTN − KL_row)/KL_RTN instead. The texts are short (a few thousand tokens, a few hundred for the",

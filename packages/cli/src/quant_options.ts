@@ -1,7 +1,7 @@
 /**
  * The command-line options of the QoQ pipeline, shared by `qoq quantize` and `qoq eval ppl
  * --quant qoq` (so an ablation is the same flag in both): calibration, the step switches, the
- * smoothing exponents, the clipping grid, and how a prefill's attention reads K/V.
+ * smoothing exponents, the clipping grid, GPTQ, and how a prefill's attention reads K/V.
  * @module
  */
 import { readFileSync } from "node:fs";
@@ -28,6 +28,7 @@ export const QOQ_ARG_OPTIONS = {
   "no-smooth-attn": { type: "boolean" },
   "no-smooth": { type: "boolean" },
   "no-clip": { type: "boolean" },
+  "no-gptq": { type: "boolean" },
   "smooth-attn": { type: "string" },
   smooth: { type: "string" },
   "clip-grid": { type: "string" },
@@ -35,7 +36,7 @@ export const QOQ_ARG_OPTIONS = {
 
 /** Usage text of the pipeline flags. */
 export const QOQ_USAGE = `[--calib TEXT] [--calib-samples N (32)] [--calib-len N (256)] [--keep-tokens N (256)]
-                 [--no-rotate] [--no-reorder] [--no-smooth-attn] [--no-smooth] [--no-clip]
+                 [--no-rotate] [--no-reorder] [--no-smooth-attn] [--no-smooth] [--no-clip] [--no-gptq]
                  [--smooth-attn ALPHA|ALPHA,BETA|grid (0.5)] [--smooth ALPHA,BETA|grid] [--clip-grid N (80)]`;
 
 /** The parsed values of {@link QOQ_ARG_OPTIONS}. */
@@ -83,6 +84,7 @@ export function qoqOptionsFrom(values: QoqArgValues, variant: QoqVariant, group:
     ...(values["no-smooth-attn"] ? { smoothAttention: false } : {}),
     ...(values["no-smooth"] ? { smoothOutput: false } : {}),
     ...(values["no-clip"] || variant !== "chn" ? { clip: false } : {}),
+    ...(values["no-gptq"] ? { gptq: false } : {}),
   };
   return {
     variant,

@@ -2,7 +2,8 @@
  * Calibration: token windows cut from a calibration text, run through the FP32 model, and the
  * statistics the QoQ steps need — per-channel absolute maxima of every linear layer's input, of
  * the post-RoPE queries and keys, and of the values (qoq-spec §5.5), plus the inputs of the
- * first tokens kept for clipping.
+ * first tokens kept for clipping, and (on request) the Gram matrices `Σ x·xᵀ` of the linear
+ * layers' inputs that GPTQ needs.
  *
  * The windows (deterministic; DeepCompressor instead draws random 1024-token windows with seed
  * 42 from the Pile): the text is split into documents as the perplexity protocol does (blank
@@ -102,12 +103,21 @@ export interface KeptInputs {
   readonly downIn: Float32Array;
 }
 
+/**
+ * Per layer, the Gram matrix `Σ_t x_t·x_tᵀ` (row-major K × K, float64, summed in token order) of
+ * the input x of each linear: q/k/v_proj (`attn_in`), o_proj (`o_in`), gate/up_proj (`ffn_in`),
+ * down_proj (`down_in`).
+ */
+export type LinearGrams = Record<"attn_in" | "o_in" | "ffn_in" | "down_in", Float64Array>;
+
 /** Calibration statistics of a whole model. */
 export interface CalibrationStats {
   /** Per layer: the maxima of every site. */
   readonly maxima: readonly SiteMaxima[];
   /** Per layer: the kept inputs (only when `keepTokens` > 0). */
   readonly kept: readonly KeptInputs[];
+  /** Per layer: the Gram matrices of the linear inputs (only when asked for with `grams`). */
+  readonly grams?: readonly LinearGrams[];
   /** Tokens the maxima cover. */
   readonly tokens: number;
 }
@@ -116,6 +126,8 @@ export interface CalibrationStats {
 export interface CollectOptions {
   /** Keep the inputs of the first `keepTokens` tokens of window 0 (default 0, at most its length). */
   readonly keepTokens?: number;
+  /** Also accumulate the {@link LinearGrams} of every layer over all tokens (default false: K² work per token and input). */
+  readonly grams?: boolean;
   /** Called after each window with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -153,6 +165,10 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
     ffnIn: new Float32Array(keep * c.dim),
     downIn: new Float32Array(keep * c.hiddenDim),
   }));
+  const gramSites = ["attn_in", "o_in", "ffn_in", "down_in"] as const;
+  const grams: LinearGrams[] | undefined = opts.grams
+    ? Array.from({ length: c.nLayers }, () => Object.fromEntries(gramSites.map((s) => [s, new Float64Array(width[s] * width[s])])) as LinearGrams)
+    : undefined;
   let windowIndex = 0;
   const model = createFp32Model(weights, {
     onActivation: (layer, site, values, tokens, w) => {
@@ -167,6 +183,7 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
         const dst = kept[layer]![keptSites[site]];
         dst.set(values.subarray(0, keep * w));
       }
+      if (grams !== undefined && site in grams[layer]!) accumulateGram(grams[layer]![site as keyof LinearGrams], values, tokens, w);
     },
   });
   for (windowIndex = 0; windowIndex < set.windows.length; windowIndex++) {
@@ -178,5 +195,19 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
     }
     opts.onProgress?.(windowIndex + 1, set.windows.length);
   }
-  return { maxima, kept, tokens: set.tokens };
+  return { maxima, kept, ...(grams ? { grams } : {}), tokens: set.tokens };
+}
+
+/** `g += Σ_t x_t·x_tᵀ` for `tokens` rows of width `w` (the upper triangle is computed, then mirrored). */
+function accumulateGram(g: Float64Array, x: Float32Array, tokens: number, w: number): void {
+  for (let t = 0; t < tokens; t++) {
+    const row = t * w;
+    for (let i = 0; i < w; i++) {
+      const xi = x[row + i]!;
+      if (xi === 0) continue;
+      const gi = i * w;
+      for (let j = i; j < w; j++) g[gi + j] = g[gi + j]! + xi * x[row + j]!;
+    }
+  }
+  for (let i = 0; i < w; i++) for (let j = 0; j < i; j++) g[i * w + j] = g[j * w + i]!;
 }

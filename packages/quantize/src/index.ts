@@ -1,6 +1,6 @@
 /**
  * The QoQ quantization pipeline: calibration, block-input rotation, SmoothAttention, output
- * smoothing, channel reordering, clipping and progressive group quantization, from an FP
+ * smoothing, channel reordering, clipping and progressive group quantization with GPTQ rounding, from an FP
  * checkpoint to a {@link @qoq/model!QuantizedModel}, and the quantized checkpoint format.
  * @module
  */
@@ -10,4 +10,5 @@ export * from "./calibration.js";
 export * from "./transforms.js";
 export * from "./smooth_search.js";
 export * from "./clip.js";
+export * from "./gptq.js";
 export * from "./pipeline.js";

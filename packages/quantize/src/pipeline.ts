@@ -1,8 +1,8 @@
 /**
  * The QoQ pipeline: FP weights → a calibrated W4A8KV4 {@link QuantizedModel}, in DeepCompressor's
  * order (qoq-spec §5.5): γ folding + residual rotation → channel reordering → SmoothAttention →
- * output smoothing → clipping search → progressive group (or per-channel) weight quantization.
- * KV4 and the INT8 activations are quantized at run time and need no calibration.
+ * output smoothing → clipping search → progressive group (or per-channel) weight quantization,
+ * its codes picked by GPTQ. KV4 and the INT8 activations are quantized at run time and need no calibration.
  *
  * Every step is a switch, so an ablation is one flag each. Statistics are collected again from
  * the FP32 model as it stands before each step that reads them, so every step sees the
@@ -16,6 +16,7 @@ import { createReferenceBackend } from "@qoq/reference";
 import { collectStats, type CalibrationSet, type CalibrationStats } from "./calibration.js";
 import type { QoqCheckpointInfo } from "./checkpoint.js";
 import { DEFAULT_CLIP, layerClipRatios, type ClipSettings } from "./clip.js";
+import { DEFAULT_GPTQ, quantizeWeightsGptq, type GptqSettings } from "./gptq.js";
 import { toFp32, toFp64, type Fp64Weights } from "./fp64.js";
 import { downLambda, searchSmoothAttention, searchSmoothOutput } from "./smooth_search.js";
 import {
@@ -47,11 +48,13 @@ export interface QoqSteps {
   readonly smoothOutput: boolean;
   /** Clipping search (chn only). */
   readonly clip: boolean;
+  /** GPTQ picks the weight codes (with RTN's parameters) instead of round-to-nearest. */
+  readonly gptq: boolean;
 }
 
 /** The steps a variant runs by default: all of them, except reordering for chn and clipping for g128 (as QServe's configs). */
 export function defaultSteps(variant: QoqVariant): QoqSteps {
-  return { rotate: true, reorder: variant === "g128", smoothAttention: true, smoothOutput: true, clip: variant === "chn" };
+  return { rotate: true, reorder: variant === "g128", smoothAttention: true, smoothOutput: true, clip: variant === "chn", gptq: true };
 }
 
 /** Default output-smoothing exponents per variant (QServe's Llama-3-8B settings, qoq-spec §5.2). */
@@ -74,6 +77,8 @@ export interface QoqOptions {
   readonly smoothOutput?: SmoothOutputSettings | "grid";
   /** Clipping search settings (default {@link DEFAULT_CLIP}). */
   readonly clip?: ClipSettings;
+  /** GPTQ settings (default {@link DEFAULT_GPTQ}). */
+  readonly gptq?: GptqSettings;
   /** Calibration tokens whose inputs are kept for clipping and grid searches (default 256, from window 0). */
   readonly keepTokens?: number;
   /** Backend of the weight quantizers (default: the reference). */
@@ -129,8 +134,11 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
     stats = undefined;
     fp32 = undefined;
   };
-  const calibrated = async (stage: string): Promise<CalibrationStats> => {
-    stats ??= await collectStats(current(), calib, { keepTokens, onProgress: (d, t) => progress?.(`calibrate (${stage})`, d, t) });
+  // GPTQ's Gram matrices cost K² per token and input, so they are collected only for the last step.
+  const calibrated = async (stage: string, grams = false): Promise<CalibrationStats> => {
+    if (stats === undefined || (grams && stats.grams === undefined)) {
+      stats = await collectStats(current(), calib, { keepTokens, grams, onProgress: (d, t) => progress?.(`calibrate (${stage})`, d, t) });
+    }
     return stats;
   };
 
@@ -205,7 +213,16 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
     settings.clip = { grid: clip.grid, maxShrink: clip.maxShrink, attentionTokens: clip.attentionTokens, objective: "output MSE (q/k: attention output, per head)" };
   }
   const final = current();
-  const model = await quantizeWeights(final, backend, { variant, ...(variant === "g128" ? { group } : {}), ...(ratios ? { ratios } : {}), method: "qoq" });
+  const quantOpts = { variant, ...(variant === "g128" ? { group } : {}), ...(ratios ? { ratios } : {}), method: "qoq" };
+  let model: QuantizedModel;
+  if (steps.gptq) {
+    const gptq = opts.gptq ?? DEFAULT_GPTQ;
+    const s = await calibrated("gptq", true);
+    model = await quantizeWeightsGptq(final, s.grams!, backend, quantOpts, gptq, (d, t) => progress?.("gptq", d, t));
+    settings.gptq = { damp: gptq.damp, order: "natural", parameters: "RTN's (after clipping)", hessian: "Σ x·xᵀ of the FP32 inputs over all calibration tokens" };
+  } else {
+    model = await quantizeWeights(final, backend, quantOpts);
+  }
   progress?.("quantize", 1, 1);
   return {
     model,

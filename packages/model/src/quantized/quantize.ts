@@ -189,8 +189,8 @@ export function padColumns<A extends Float32Array | Int8Array>(w: A, n: number, 
   return out;
 }
 
-/** Rows of several [· × k] matrices, stacked. */
-function stackRows(parts: readonly Float32Array[]): Float32Array {
+/** Rows of several [· × k] matrices, stacked (how the fused qkv and gate/up weights are formed). */
+export function stackRows(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
   let off = 0;
   for (const p of parts) {
