@@ -30,7 +30,7 @@ function rng(seed: number): () => number {
 /** Plain n × n matrix product of row-major a and b. */
 function matmul(a: Float64Array, b: Float64Array, n: number): Float64Array {
   const c = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) c[i * n + j] += a[i * n + k]! * b[k * n + j]!;
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let k = 0; k < n; k++) c[i * n + j] = c[i * n + j]! + a[i * n + k]! * b[k * n + j]!;
   return c;
 }
 
@@ -64,12 +64,12 @@ describe("GPTQ", () => {
     const r = rng(7);
     const x = Array.from({ length: 40 * k }, () => r() - 0.5);
     const h = new Float64Array(k * k);
-    for (let t = 0; t < 40; t++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) h[i * k + j] += x[t * k + i]! * x[t * k + j]!;
+    for (let t = 0; t < 40; t++) for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) h[i * k + j] = h[i * k + j]! + x[t * k + i]! * x[t * k + j]!;
     const u = gptqFactor(h, k, { damp: 0.01, retries: 0 });
     let mean = 0;
     for (let i = 0; i < k; i++) mean += h[i * k + i]! / k;
     const damped = Float64Array.from(h);
-    for (let i = 0; i < k; i++) damped[i * k + i] += 0.01 * mean;
+    for (let i = 0; i < k; i++) damped[i * k + i] = damped[i * k + i]! + 0.01 * mean;
     const ut = new Float64Array(k * k);
     for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) ut[i * k + j] = u[j * k + i]!;
     const id = matmul(matmul(ut, u, k), damped, k);
