@@ -1,9 +1,11 @@
 // Shared tail of the fused row kernels (rmsnorm_quant, silu_mul_quant): quant_act_int8 of the
 // binary16 row this workgroup has just written to Y (each invocation rereads only its own
-// elements, so no storage barrier is needed for them). Needs `amax_bits`, `qsum` and the bindings
+// elements, so no storage barrier is needed for them). The maximum and the code sum are
+// reduced per subgroup first (integers: any order is exact), then one atomic per subgroup. Needs `amax_bits`, `qsum` and the bindings
 // Y, Q, S, QS, and a workgroup size of WG.
 fn quant_tail(row: u32, K: u32, lid: u32, local_max: u32) {
-  atomicMax(&amax_bits, local_max);
+  let lm = sg_max_u32(local_max);
+  if (sg_lead()) { atomicMax(&amax_bits, lm); }
   workgroupBarrier();
   if (lid == 0u) { amax_u = atomicLoad(&amax_bits); }
   let ab = workgroupUniformLoad(&amax_u);
@@ -21,7 +23,8 @@ fn quant_tail(row: u32, K: u32, lid: u32, local_max: u32) {
     Q[GW + base + k] = bitcast<u32>(q);
     s += q;
   }
-  atomicAdd(&qsum, s);
+  let ts = sg_add_i32(s);
+  if (sg_lead()) { atomicAdd(&qsum, ts); }
   workgroupBarrier();
   if (lid == 0u) {
     S[GW + row] = f32_to_f16(div_rn(amax, 127.0));

@@ -222,3 +222,28 @@ fn exp_canon(x: f32) -> f32 {
   p = mul(p, r) + 1.0;
   return mul(p, bitcast<f32>(u32(k + 127) << 23u));
 }
+
+// ---- Cross-invocation R32 butterfly (subgroup helpers: subgroup_on.wgsl / subgroup_off.wgsl) ----
+// Workgroup memory for the xor steps that subgroups cannot do (workgroups of at most 256).
+var<workgroup> sg_f: array<f32, 256>;
+
+// v + the value of invocation lid ^ off. `off` and `w` (sg_setup's width) must be uniform and the
+// call in uniform control flow: steps with off < w are one subgroupShuffleXor, others go through
+// sg_f between barriers. The sum's operands are in the reference's order for the lower lane
+// (lanes[l] + lanes[l + off]); the upper lane gets the same bits (binary32 + is commutative).
+fn xor_add_f32(v: f32, off: u32, lid: u32, w: u32) -> f32 {
+  if (off < w) { return v + sg_xor_f32(v, off); }
+  workgroupBarrier();
+  sg_f[lid] = v;
+  workgroupBarrier();
+  return v + sg_f[lid ^ off];
+}
+
+// The R32 butterfly (offsets 16, 8, 4, 2, 1; core's butterflyR32) over the 32 invocations that
+// share lid >> 5, invocation lid holding lane lid & 31's partial sum; every one of them returns
+// the reduced value. Uniform control flow, uniform `w`.
+fn r32_butterfly(v: f32, lid: u32, w: u32) -> f32 {
+  var x = v;
+  for (var off = 16u; off >= 1u; off = off / 2u) { x = xor_add_f32(x, off, lid, w); }
+  return x;
+}

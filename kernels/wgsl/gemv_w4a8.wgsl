@@ -17,7 +17,8 @@
 // Partial sums are bounded as the reference's accumulator (|x·w8| ≤ 128·128, or ≤ 128·15 per
 // channel), so no order of the exact integer additions can overflow. Then the reference epilogue.
 // 32 invocations share one group of R rows (coalesced 512-byte loads), a workgroup holds 8 such
-// groups; their partial sums are reduced in workgroup memory (no subgroup operations needed).
+// groups; their partial sums are reduced in workgroup memory, the last steps (those inside one
+// subgroup, see subgroup_on.wgsl) by subgroupShuffleXor where subgroups are available.
 // n0 = M, n1 = N, n2 = KC (chunks per row), n3 = chunks per group, n4 = G (groups per row).
 @group(0) @binding(1) var<storage, read> XQ: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read> XS: array<u32>;
@@ -38,8 +39,10 @@ fn zs_at(i: u32) -> u32 { return h16(ZS[i >> 1u], i); }
 // Outputs b … b+ob−1 of every invocation are in red[o·WG + lid] (o < ob, ob a power of two ≤ 8):
 // sum the 32 partials of each, lane l first adding the ob partials of segment l / ob of output
 // l % ob, then lanes 0 … ob−1 the 32 / ob segment sums; output b + o is token m0 + (b+o) / r,
-// row n0 + (b+o) % r. Called in uniform control flow by every invocation.
-fn reduce_write(b: u32, ob: u32, r: u32, lid: u32, n0: u32, m0: u32) {
+// row n0 + (b+o) % r. Called in uniform control flow by every invocation. With subgroup shuffles
+// (`w` > 1, sg_setup's width) the row group of 32 is reduced as a split tile's (reduce_tree).
+fn reduce_write(b: u32, ob: u32, r: u32, lid: u32, n0: u32, m0: u32, w: u32) {
+  if (w > 1u) { reduce_tree(b, ob, r, TPR, lid, n0, m0, w); return; }
   workgroupBarrier();
   let lane = lid % TPR;
   let rs = lid / TPR;
@@ -64,23 +67,28 @@ fn reduce_write(b: u32, ob: u32, r: u32, lid: u32, n0: u32, m0: u32) {
 // Split tiles: outputs b … b+ob−1 of every invocation are in red[o·WG + lid] (o < ob ≤ 8), and
 // the tpr invocations of a row group (consecutive lid, tpr a power of two) hold partial sums of
 // the same outputs. A tree in workgroup memory adds them (exact int32; any order gives the same
-// sum), then lane o writes output b + o: token m0 + (b+o) / r, row n0 + (b+o) % r. Called in
-// uniform control flow by every invocation.
-fn reduce_tree(b: u32, ob: u32, r: u32, tpr: u32, lid: u32, n0: u32, m0: u32) {
+// sum) down to hs = min(tpr, w) partials per output (w: sg_setup's subgroup width, 1 without
+// subgroups), an xor-butterfly of subgroup shuffles over those hs lanes finishes it, and lane 0
+// of the group writes outputs b … b+ob−1: output b + o is token m0 + (b+o) / r, row n0 + (b+o) % r.
+// Called in uniform control flow by every invocation.
+fn reduce_tree(b: u32, ob: u32, r: u32, tpr: u32, lid: u32, n0: u32, m0: u32, w: u32) {
   workgroupBarrier();
   let lane = lid % tpr;
-  for (var h = tpr / 2u; h > 0u; h = h / 2u) {
+  let hs = min(tpr, w);
+  for (var h = tpr / 2u; h >= hs; h = h / 2u) {
     if (lane < h) {
       for (var o = 0u; o < ob; o++) { red[o * WG + lid] += red[o * WG + lid + h]; }
     }
     workgroupBarrier();
   }
-  if (lane < ob) {
-    let tot = red[lane * WG + lid - lane];
-    let oi = b + lane;
+  for (var o = 0u; o < ob; o++) {
+    var tot = red[o * WG + lid];
+    // Lanes 0 … hs−1 of the group hold the partials (one aligned block inside one subgroup).
+    for (var h = hs / 2u; h > 0u; h = h / 2u) { tot += sg_xor_i32(tot, h); }
+    let oi = b + o;
     let m = m0 + oi / r;
     let n = n0 + oi % r;
-    if (m < P.n0 && n < P.n1) { Y[GW + m * P.n1 + n] = epilogue(tot, h16(WS[n >> 1u], n), h16(XS[m >> 1u], m)); }
+    if (lane == 0u && m < P.n0 && n < P.n1) { Y[GW + m * P.n1 + n] = epilogue(tot, h16(WS[n >> 1u], n), h16(XS[m >> 1u], m)); }
   }
   workgroupBarrier();
 }

@@ -1,4 +1,5 @@
-// quant_act_int8: one 64-wide workgroup per row. n0 = M, n1 = K.
+// quant_act_int8: one 64-wide workgroup per row. n0 = M, n1 = K. Maximum and code sum: per
+// subgroup first (sg_max_u32 / sg_add_i32; exact integers), then one workgroup atomic per subgroup.
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read_write> Q: array<u32>;
 @group(0) @binding(3) var<storage, read_write> S: array<u32>;
@@ -19,7 +20,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
   // max |x| on the binary16 magnitude bits (monotone in the value for finite inputs)
   var m = 0u;
   for (var k = lid; k < K; k += 64u) { let i = base + k; m = max(m, h16(X[i >> 1u], i) & 0x7fffu); }
-  atomicMax(&amax_bits, m);
+  let sm = sg_max_u32(m);
+  if (sg_lead()) { atomicMax(&amax_bits, sm); }
   workgroupBarrier();
   if (lid == 0u) { amax_u = atomicLoad(&amax_bits); }
   let ab = workgroupUniformLoad(&amax_u);
@@ -37,7 +39,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
     Q[GW + i] = bitcast<u32>(q);
     s += q;
   }
-  atomicAdd(&qsum, s);
+  let ts = sg_add_i32(s);
+  if (sg_lead()) { atomicAdd(&qsum, ts); }
   workgroupBarrier();
   if (lid == 0u) {
     S[GW + row] = f32_to_f16(div_rn(amax, 127.0));

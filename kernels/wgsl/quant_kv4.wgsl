@@ -1,4 +1,5 @@
 // quant_kv4: one 64-wide workgroup per (token, head) row of D values. n0 = rows, n1 = D.
+// Maximum and minimum keys: per subgroup first (exact integers), then one atomic per subgroup.
 @group(0) @binding(1) var<storage, read> V: array<u32>;
 @group(0) @binding(2) var<storage, read_write> Q: array<u32>;
 @group(0) @binding(3) var<storage, read_write> S: array<u32>;
@@ -22,8 +23,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
   var mx = -0x7fffffff;
   var mn = 0x7fffffff;
   for (var k = lid; k < D; k += 64u) { let i = base + k; let c = key(h16(V[i >> 1u], i)); mx = max(mx, c); mn = min(mn, c); }
-  atomicMax(&kmax, mx);
-  atomicMin(&kmin, mn);
+  let smx = sg_max_i32(mx);
+  let smn = sg_min_i32(mn);
+  if (sg_lead()) { atomicMax(&kmax, smx); atomicMin(&kmin, smn); }
   workgroupBarrier();
   let mnb = unkey(atomicLoad(&kmin));
   let mnf = f16_to_f32(mnb);

@@ -1,6 +1,7 @@
 // rmsnorm_quant: one 32-wide workgroup per row; the sum of squares in the canonical R32 order
-// (lane l sums terms l, l+32, … in order, then the xor-butterfly 16, 8, 4, 2, 1 through
-// workgroup memory). n0 = M, n1 = K, n2 = binary32 bits of eps.
+// (lane l sums terms l, l+32, … in order, then the xor-butterfly 16, 8, 4, 2, 1: r32_butterfly,
+// subgroup shuffles for the steps a subgroup covers, workgroup memory for the rest).
+// n0 = M, n1 = K, n2 = binary32 bits of eps.
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read> GAMMA: array<u32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<u32>;
@@ -12,10 +13,10 @@ const WG: u32 = 32u;
 var<workgroup> amax_bits: atomic<u32>;
 var<workgroup> qsum: atomic<i32>;
 var<workgroup> amax_u: u32;
-var<workgroup> lanes: array<f32, 32>;
 
 @compute @workgroup_size(32)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>, @builtin(local_invocation_index) lid: u32, sg: SgIn) {
+  let sw = sg_setup(sg, lid, WG);
   let row = group_index(wid, nw);
   let K = P.n1;
   if (lid == 0u) { atomicStore(&amax_bits, 0u); atomicStore(&qsum, 0); }
@@ -25,16 +26,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nw: vec3
   if (live) {
     for (var k = lid; k < K; k += WG) { let i = base + k; let x = f16_to_f32(h16(X[i >> 1u], i)); acc = acc + mul(x, x); }
   }
-  lanes[lid] = acc;
-  for (var off = 16u; off >= 1u; off = off / 2u) {
-    workgroupBarrier();
-    let v = lanes[lid] + lanes[lid ^ off];
-    workgroupBarrier();
-    lanes[lid] = v;
-  }
-  workgroupBarrier();
+  let ss = r32_butterfly(acc, lid, sw);
   if (!live) { return; }
-  let ss = lanes[0];
   let ms = div_rn(ss, f32(K));
   let den = add_rn(ms, bitcast<f32>(P.n2));
   var m = 0u;

@@ -42,7 +42,7 @@ export function wgslFromDir(dir: string = wgslDir()): WgslSource {
   return (file) => readWgsl(file, dir);
 }
 
-/** The full WGSL module of a kernel read from `dir`: prelude, dot-product helpers, includes, kernel. */
-export function moduleSource(kernel: string, includes: readonly string[], dot4: boolean, dir: string = wgslDir()): string {
-  return composeModule(kernel, includes, dot4, wgslFromDir(dir));
+/** The full WGSL module of a kernel read from `dir`: prelude, dot-product and subgroup helpers, includes, kernel. */
+export function moduleSource(kernel: string, includes: readonly string[], dot4: boolean, dir: string = wgslDir(), subgroups = false): string {
+  return composeModule(kernel, includes, dot4, wgslFromDir(dir), subgroups);
 }

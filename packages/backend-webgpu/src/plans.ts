@@ -24,6 +24,27 @@ export interface KernelPlan {
   readonly grid: readonly [number, number];
   /** Words of a scratch buffer bound after the outputs (not read back), if the kernel needs one. */
   readonly scratch?: number;
+  /**
+   * Several dispatches in order (one compute pass, so each sees the previous one's writes) instead
+   * of the one of `kernel`/`includes`/`grid`; they share the parameters and the buffers.
+   */
+  readonly passes?: readonly KernelPass[];
+}
+
+/** One dispatch of a multi-dispatch {@link KernelPlan}. */
+export interface KernelPass {
+  /** Kernel file in `kernels/wgsl/`. */
+  readonly kernel: string;
+  /** Extra WGSL files included before the kernel. */
+  readonly includes: readonly string[];
+  /** Workgroups in x and y. */
+  readonly grid: readonly [number, number];
+  /**
+   * The bindings (after the uniform at 0) this kernel declares: inputs 1 … n, then the outputs,
+   * then the scratch buffer. A pipeline's automatic layout has only the bindings its kernel uses,
+   * so its bind group must name exactly these.
+   */
+  readonly bindings: readonly number[];
 }
 
 /** Largest workgroup count per grid dimension (WebGPU's default limit). */

@@ -47,8 +47,13 @@ export interface WebGpuInfo {
   readonly wgslLanguageFeatures: readonly string[];
   /** Whether the kernels use `dot4I8Packed` (the `packed_4x8_integer_dot_product` language feature, unless disabled). */
   readonly dot4: boolean;
-  /** Whether the adapter has the `subgroups` feature (not required by any kernel). */
+  /**
+   * Whether the kernels use subgroup operations: the adapter has the `subgroups` feature, the
+   * device was requested with it, and the option `subgroups` is not `"off"`.
+   */
   readonly subgroups: boolean;
+  /** Whether the adapter offers the `subgroups` feature (used or not). */
+  readonly adapterSubgroups: boolean;
   /** Whether the adapter has `shader-f16` (never used: the kernels round to binary16 in integer arithmetic). */
   readonly shaderF16: boolean;
 }
@@ -57,6 +62,12 @@ export interface WebGpuInfo {
 export interface WebGpuCoreOptions {
   /** Use `dot4I8Packed` when the language feature exists (default true); false forces the portable fallback. */
   readonly dot4?: boolean;
+  /**
+   * `"auto"` (default): request the `subgroups` feature where the adapter has it and use subgroup
+   * operations in the reductions; `"off"`: never (workgroup memory and atomics only). Both give
+   * the reference's bits.
+   */
+  readonly subgroups?: "auto" | "off";
   /**
    * Test-only fault injection: for these ops, the kernel is launched with its element count one
    * too large, so it writes one element past its output (the guard check must catch it).
@@ -126,12 +137,12 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Compile (once) the pipeline of a kernel. */
-  private async pipeline(plan: KernelPlan): Promise<GPUComputePipeline> {
+  private async pipeline(plan: { readonly kernel: string; readonly includes: readonly string[] }): Promise<GPUComputePipeline> {
     const key = [plan.kernel, ...plan.includes].join("+");
     const hit = this.pipelines.get(key);
     if (hit !== undefined) return hit;
     const device = this.live();
-    const code = composeModule(plan.kernel, plan.includes, this.info.dot4, this.source);
+    const code = composeModule(plan.kernel, plan.includes, this.info.dot4, this.source, this.info.subgroups);
     device.pushErrorScope("validation");
     const module = device.createShaderModule({ code, label: plan.kernel });
     const compiled = await module.getCompilationInfo();
@@ -154,7 +165,9 @@ export class WebGpuBackend implements Backend {
 
   private async dispatch(op: string, plan: KernelPlan): Promise<NamedTensors> {
     const device = this.live();
-    const pipeline = await this.pipeline(plan);
+    const passes = plan.passes ?? [{ kernel: plan.kernel, includes: plan.includes, grid: plan.grid, bindings: undefined }];
+    const pipelines: GPUComputePipeline[] = [];
+    for (const p of passes) pipelines.push(await this.pipeline(p));
     const made: GPUBuffer[] = [];
     const buffer = (size: number, usage: number, init?: Uint8Array | Uint32Array): GPUBuffer => {
       const b = device.createBuffer({ size: Math.max(4, Math.ceil(size / 4) * 4), usage, mappedAtCreation: init !== undefined });
@@ -183,13 +196,17 @@ export class WebGpuBackend implements Backend {
       });
       if (plan.scratch !== undefined) entries.push({ binding: 1 + plan.inputs.length + outs.length, resource: { buffer: buffer(plan.scratch * 4, STORAGE) } });
       device.pushErrorScope("validation");
-      const bind = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
       const enc = device.createCommandEncoder();
-      if (plan.grid[0] > 0 && plan.grid[1] > 0) {
+      const live = passes.filter((p) => p.grid[0] > 0 && p.grid[1] > 0);
+      if (live.length > 0) {
         const pass = enc.beginComputePass();
-        pass.setPipeline(pipeline);
-        pass.setBindGroup(0, bind);
-        pass.dispatchWorkgroups(plan.grid[0], plan.grid[1]);
+        passes.forEach((p, i) => {
+          if (p.grid[0] === 0 || p.grid[1] === 0) return;
+          const used = p.bindings === undefined ? entries : entries.filter((e) => e.binding === 0 || p.bindings!.includes(e.binding));
+          pass.setPipeline(pipelines[i]!);
+          pass.setBindGroup(0, device.createBindGroup({ layout: pipelines[i]!.getBindGroupLayout(0), entries: used }));
+          pass.dispatchWorkgroups(p.grid[0], p.grid[1]);
+        });
         pass.end();
       }
       for (const o of outs) enc.copyBufferToBuffer(o.gpu, 0, o.read, 0, o.size);
@@ -297,19 +314,21 @@ export async function createWebGpuBackendOn(gpu: GPU, wgsl: WgslSource | Readonl
   const features = [...(adapter.features as ReadonlySet<string>)].sort();
   const ai = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   const hasDot4 = langs.includes("packed_4x8_integer_dot_product");
+  const useSubgroups = features.includes("subgroups") && opts.subgroups !== "off";
   const info: WebGpuInfo = {
     adapter: { vendor: ai.vendor, architecture: ai.architecture, device: ai.device, description: ai.description },
     ...(ai.subgroupMinSize !== undefined && ai.subgroupMaxSize !== undefined ? { subgroupSizes: [ai.subgroupMinSize, ai.subgroupMaxSize] as const } : {}),
     features,
     wgslLanguageFeatures: langs,
     dot4: hasDot4 && opts.dot4 !== false,
-    subgroups: features.includes("subgroups"),
+    subgroups: useSubgroups,
+    adapterSubgroups: features.includes("subgroups"),
     shaderF16: features.includes("shader-f16"),
   };
   let device: GPUDevice;
   try {
     // Default limits: every kernel fits WebGPU's guaranteed minimums (at most 8 storage buffers per stage).
-    device = await adapter.requestDevice();
+    device = await adapter.requestDevice(useSubgroups ? { requiredFeatures: ["subgroups" as GPUFeatureName] } : {});
   } catch (e) {
     throw new WebGpuUnavailableError(`no WebGPU device: ${String((e as Error).message).split("\n")[0]}`);
   }

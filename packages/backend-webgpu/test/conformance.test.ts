@@ -1,7 +1,8 @@
 /**
  * The conformance suite of `@qoq/oracle` on the WebGPU backend: every supported op must match
  * the reference bit for bit (contract `exact`), error inputs must be rejected with typed errors,
- * and the runner re-checks the guard bytes of every output buffer.
+ * and the runner re-checks the guard bytes of every output buffer. The ops whose kernels use
+ * subgroup operations run again with `subgroups: "off"` (the workgroup-memory path).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OP_NAMES, type OpName } from "@qoq/core";
@@ -12,15 +13,21 @@ import { RUNS, SEED, startBackend } from "./setup.js";
 
 let backend: WebGpuBackend;
 let fallback: WebGpuBackend;
+let noSubgroups: WebGpuBackend;
 
 beforeAll(async () => {
   backend = await startBackend();
   fallback = await startBackend({ dot4: false });
+  noSubgroups = await startBackend({ subgroups: "off" });
 });
 afterAll(async () => {
   await backend?.dispose();
   await fallback?.dispose();
+  await noSubgroups?.dispose();
 });
+
+/** The ops whose kernels call the subgroup helpers (subgroup_on.wgsl / subgroup_off.wgsl). */
+export const SUBGROUP_OPS: OpName[] = ["rmsnorm_quant", "silu_mul_quant", "quant_act_int8", "quant_kv4", "gemm_w4a8_g128", "gemm_w4a8_chn"];
 
 const SUPPORTED: OpName[] = OP_NAMES.filter((op) => !["smooth_attention", "hadamard_rotate", "smooth_linear", "reorder_channels", "clip_search"].includes(op));
 
@@ -34,6 +41,14 @@ describe("webgpu conformance (exact)", () => {
     // The kernels never need shader-f16; dot4I8Packed is used when the language feature exists.
     expect(backend.info.dot4).toBe(backend.info.wgslLanguageFeatures.includes("packed_4x8_integer_dot_product"));
     expect(fallback.info.dot4).toBe(false);
+  });
+
+  it("uses subgroups where the adapter has them, and not when told not to", () => {
+    // lavapipe (CI) offers the feature (DESIGN.md §7), so both paths run here; say so if it stops.
+    expect(backend.info.adapterSubgroups, "the adapter no longer offers 'subgroups': the subgroup path is untested").toBe(true);
+    expect(backend.info.subgroups).toBe(true);
+    expect(noSubgroups.info.subgroups).toBe(false);
+    expect(noSubgroups.info.adapterSubgroups).toBe(true);
   });
 
   for (const op of SUPPORTED) {
@@ -52,6 +67,14 @@ describe("webgpu conformance (exact)", () => {
     it(`${op} without dot4I8Packed (portable fallback) matches too`, async () => {
       const [s] = await runConformance({ backends: [fallback], filter: op, runs: RUNS, seed: SEED + 1 });
       expect(s!.status, explain(s!)).toBe("pass");
+    });
+  }
+
+  for (const op of SUBGROUP_OPS) {
+    it(`${op} without subgroups (workgroup-memory path) matches too`, async () => {
+      const [s] = await runConformance({ backends: [noSubgroups], filter: op, runs: RUNS, seed: SEED + 2 });
+      expect(s!.status, explain(s!)).toBe("pass");
+      expect(s!.executed).toBeGreaterThanOrEqual(RUNS);
     });
   }
 
