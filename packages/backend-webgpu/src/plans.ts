@@ -276,23 +276,44 @@ export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams
         scratch: t * hq * t,
       };
     }
-    case "attention_kv4_decode": {
-      const [b, hq, hkv, d, nb] = [dims.B!, dims.HQ!, dims.HKV!, dims.D!, dims.NB!];
-      const ctx = I.ctx_len!.data as Int32Array;
-      const maxLen = ctx.reduce((a, x) => Math.max(a, x), 0) + 1;
-      return {
-        kernel: "attention_kv4_decode.wgsl",
-        includes: ["attention_core.wgsl"],
-        inputs: [arena(["q", "k", "v", "k_cache", "k_scale", "k_min", "v_cache", "v_scale", "v_min", "block_table", "ctx_len"].map((n) => words(I[n]!)))],
-        outputs: [{ name: "o", dtype: "f16", shape: [b, hq, d] }],
-        params: [b, hq, hkv, d, nb, maxLen],
-        grid: ROW_WG(b * hq),
-        scratch: b * hq * maxLen,
-      };
-    }
+    case "attention_kv4_decode":
+      return kv4DecodePlan(I, dims);
     default:
       return undefined;
   }
+}
+
+/** Largest head dimension of the three-dispatch KV4 decode (its scores kernel stages q in 4 KiB of workgroup memory). */
+export const KV4_SPLIT_MAX_D = 1024;
+
+/**
+ * The plan of `attention_kv4_decode`. `"split"` (the default where it applies: D ≤
+ * {@link KV4_SPLIT_MAX_D} and grids within limits): three dispatches, scores in parallel over keys
+ * (`attention_kv4_scores.wgsl`), the max and e_j (`attention_kv4_exp.wgsl`), the R32 sums with
+ * their 32 lanes in parallel (`attention_kv4_pv.wgsl`). `"single"`: the one-dispatch kernel
+ * (`attention_kv4_decode.wgsl`, one workgroup per query head). Both are bit-exact.
+ */
+export function kv4DecodePlan(I: NamedTensors, dims: Dims, variant: "split" | "single" | "auto" = "auto"): KernelPlan {
+  const [b, hq, hkv, d, nb] = [dims.B!, dims.HQ!, dims.HKV!, dims.D!, dims.NB!];
+  const ctx = I.ctx_len!.data as Int32Array;
+  const maxLen = ctx.reduce((a, x) => Math.max(a, x), 0) + 1;
+  const inputs = [arena(["q", "k", "v", "k_cache", "k_scale", "k_min", "v_cache", "v_scale", "v_min", "block_table", "ctx_len"].map((n) => words(I[n]!)))];
+  const outputs = [{ name: "o", dtype: "f16" as const, shape: [b, hq, d] }];
+  const g = hkv === 0 ? 0 : hq / hkv;
+  const nblk = Math.ceil(maxLen / 64);
+  const batches = Math.ceil(g / 4);
+  const fits = d <= KV4_SPLIT_MAX_D && nblk <= MAX_GROUPS && b * hkv * batches <= MAX_GROUPS && b * hq <= MAX_GROUPS && Math.ceil(maxLen / 256) <= MAX_GROUPS;
+  if (variant === "single" || (variant === "auto" && !fits)) {
+    return { kernel: "attention_kv4_decode.wgsl", includes: ["attention_core.wgsl"], inputs, outputs, params: [b, hq, hkv, d, nb, maxLen], grid: ROW_WG(b * hq), scratch: b * hq * maxLen };
+  }
+  if (!fits) throw new UnsupportedError(`webgpu attention_kv4_decode: the split kernels need D ≤ ${KV4_SPLIT_MAX_D} and grids within ${MAX_GROUPS}`);
+  const inc = ["kv4_cache.wgsl"];
+  const passes = [
+    { kernel: "attention_kv4_scores.wgsl", includes: inc, grid: b === 0 ? ([0, 0] as const) : ([nblk, b * hkv] as const), bindings: [1, 3] },
+    { kernel: "attention_kv4_exp.wgsl", includes: inc, grid: b * hq === 0 ? ([0, 0] as const) : ([Math.ceil(maxLen / 256), b * hq] as const), bindings: [1, 3] },
+    { kernel: "attention_kv4_pv.wgsl", includes: inc, grid: b * hkv * batches === 0 ? ([0, 0] as const) : ([Math.ceil(d / 8), b * hkv * batches] as const), bindings: [1, 2, 3] },
+  ];
+  return { ...passes[0]!, inputs, outputs, params: [b, hq, hkv, d, nb, maxLen, nblk], scratch: b * hq * maxLen + b * hq * nblk, passes };
 }
 
 /** Why an op has no WebGPU kernel, or `undefined` when it has one. */

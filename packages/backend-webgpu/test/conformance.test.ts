@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 /** The ops whose kernels call the subgroup helpers (subgroup_on.wgsl / subgroup_off.wgsl). */
-export const SUBGROUP_OPS: OpName[] = ["rmsnorm_quant", "silu_mul_quant", "quant_act_int8", "quant_kv4", "gemm_w4a8_g128", "gemm_w4a8_chn"];
+export const SUBGROUP_OPS: OpName[] = ["rmsnorm_quant", "silu_mul_quant", "quant_act_int8", "quant_kv4", "gemm_w4a8_g128", "gemm_w4a8_chn", "attention_kv4_decode"];
 
 const SUPPORTED: OpName[] = OP_NAMES.filter((op) => !["smooth_attention", "hadamard_rotate", "smooth_linear", "reorder_channels", "clip_search"].includes(op));
 

@@ -42,8 +42,8 @@ afterAll(async () => {
 
 describe("planted bugs in the subgroup path", () => {
   // rmsnorm_quant: the float R32 butterfly; quant_act_int8: the integer maximum; gemm: the integer
-  // xor-butterfly of the GEMV reduction.
-  for (const op of ["rmsnorm_quant", "quant_act_int8", "gemm_w4a8_g128"]) {
+  // xor-butterfly of the GEMV reduction; attention_kv4_decode: the R32 butterfly of its scores.
+  for (const op of ["rmsnorm_quant", "quant_act_int8", "gemm_w4a8_g128", "attention_kv4_decode"]) {
     it(`${op} fails with the planted subgroup bug and passes without subgroups`, async () => {
       expect(planted.info.subgroups).toBe(true);
       const [bad] = await runConformance({ backends: [planted], filter: op, runs: 3, seed: SEED + 5 });
