@@ -6,7 +6,11 @@
  *   3. the packed W4A8 kernel (gemv_w4a8.wgsl) on Llama-3-8B layer shapes at M = 1 and 16
  *      (GB/s of the bytes it must read and write, % of the ceiling) and at M = 64, 256, 1024
  *      (TOP/s), every tile at M = 1 and 16, outputs checked bit for bit against the reference;
- *   4. KV4 decode attention (32 query heads, 8 KV heads, head_dim 128) at 4K and 32K context.
+ *   4. KV4 decode attention (32 query heads, 8 KV heads, head_dim 128) at 1K, 4K and 32K context:
+ *      the three-dispatch kernels (subgroups on and off) and the one-dispatch kernel, checked
+ *      bit for bit against the reference;
+ *   5. (`--only …,conform`) the conformance suite on this adapter, subgroups on and off.
+ * GEMV cases run with subgroups on and off (`--sg on,off`; only off without the feature).
  * Timing: GPU timestamps around each dispatch (one compute pass per dispatch, Dawn's timestamp
  * quantization disabled), median of many; weights rotate over enough buffer copies that each
  * dispatch reads past the L2 cache. Prints a markdown table and writes JSON to `--json FILE`.
@@ -20,7 +24,9 @@ import { bindInputs, getSignature, resolveParams, type NamedTensors, type Tensor
 import { runReference } from "@qoq/reference";
 import { composeModule } from "../src/wgsl.js";
 import { wgslFromDir } from "../src/kernels.js";
-import { planFor, rowWords, words, type KernelPlan } from "../src/plans.js";
+import { kv4DecodePlan, rowWords, words, type KernelPlan } from "../src/plans.js";
+import { createWebGpuBackendOn } from "../src/portable.js";
+import { runConformance } from "@qoq/oracle/browser";
 import { gemvGrid, gemvPlan, GEMV_TILES, gemvTileFor, gemvTileName, type GemvTile } from "../src/gemv.js";
 
 const STORAGE = 128;
@@ -60,8 +66,11 @@ const langs = [...(gpu.wgslLanguageFeatures as ReadonlySet<string>)];
 const dot4 = langs.includes("packed_4x8_integer_dot_product");
 const features = [...(adapter.features as ReadonlySet<string>)].sort();
 const hasTs = features.includes("timestamp-query");
+const hasSg = features.includes("subgroups");
+/** Subgroup modes to measure (`--sg on,off`); "on" needs the adapter's `subgroups` feature. */
+const SG_MODES = (opt("--sg") ?? "on,off").split(",").filter((m) => m === "off" || hasSg).map((m) => m === "on");
 const device = await adapter.requestDevice({
-  requiredFeatures: hasTs ? ["timestamp-query"] : [],
+  requiredFeatures: [...(hasTs ? ["timestamp-query"] : []), ...(hasSg ? ["subgroups"] : [])] as GPUFeatureName[],
   requiredLimits: {
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
     maxBufferSize: adapter.limits.maxBufferSize,
@@ -106,15 +115,22 @@ const median = (xs: number[]) => {
  * cycling through `groups`; also the wall time per dispatch of one submit of all of them.
  */
 async function timeDispatch(pipeline: GPUComputePipeline, groups: GPUBindGroup[], grid: readonly [number, number], iters = ITERS): Promise<{ ts: number | undefined; wall: number; min: number | undefined }> {
+  return timeRecorded((pass, i) => {
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, groups[i % groups.length]!);
+    pass.dispatchWorkgroups(grid[0], grid[1]);
+  }, iters);
+}
+
+/** As timeDispatch, for whatever `record` puts into iteration i's compute pass (e.g. several dispatches). */
+async function timeRecorded(record: (pass: GPUComputePassEncoder, i: number) => void, iters = ITERS): Promise<{ ts: number | undefined; wall: number; min: number | undefined }> {
   const run = async (n: number, timed: boolean) => {
     trace(`run ${n} timed=${timed}`);
     const qs = timed && hasTs ? device.createQuerySet({ type: "timestamp", count: 2 * n }) : undefined;
     const enc = device.createCommandEncoder();
     for (let i = 0; i < n; i++) {
       const pass = enc.beginComputePass(qs ? { timestampWrites: { querySet: qs, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } } : {});
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, groups[i % groups.length]!);
-      pass.dispatchWorkgroups(grid[0], grid[1]);
+      record(pass, i);
       pass.end();
     }
     let rb: GPUBuffer | undefined;
@@ -289,11 +305,11 @@ function gemmInputs(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", m: number, n: number
 
 const GW_BYTES = 64;
 const pipes = new Map<string, GPUComputePipeline>();
-async function planPipeline(plan: KernelPlan): Promise<GPUComputePipeline> {
-  const key = [plan.kernel, ...plan.includes].join("+");
+async function planPipeline(plan: { readonly kernel: string; readonly includes: readonly string[] }, sg = false): Promise<GPUComputePipeline> {
+  const key = [plan.kernel, ...plan.includes, sg ? "sg" : "nosg"].join("+");
   let p = pipes.get(key);
   if (!p) {
-    p = await pipelineOf(composeModule(plan.kernel, plan.includes, dot4, source), key);
+    p = await pipelineOf(composeModule(plan.kernel, plan.includes, dot4, source, sg), key);
     pipes.set(key, p);
   }
   return p;
@@ -312,19 +328,16 @@ function planBuffers(plan: KernelPlan, pipeline: GPUComputePipeline, copies: num
     outSets.push(plan.outputs.map((o) => buf(o.shape.reduce((a, b) => a * b, 1) * 4 + 2 * GW_BYTES, STORAGE | COPY_SRC)));
   }
   const outs = outSets[0]!;
-  const groups = sets.map((ins, c) =>
-    device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: uni } },
-        ...ins.map((b, i) => ({ binding: 1 + i, resource: { buffer: b } })),
-        ...outSets[c]!.map((b, i) => ({ binding: 1 + ins.length + i, resource: { buffer: b } })),
-        ...(scratch ? [{ binding: 1 + ins.length + outs.length, resource: { buffer: scratch } }] : []),
-      ],
-    }),
-  );
+  const entrySets = sets.map((ins, c): GPUBindGroupEntry[] => [
+    { binding: 0, resource: { buffer: uni } },
+    ...ins.map((b, i) => ({ binding: 1 + i, resource: { buffer: b } })),
+    ...outSets[c]!.map((b, i) => ({ binding: 1 + ins.length + i, resource: { buffer: b } })),
+    ...(scratch ? [{ binding: 1 + ins.length + outs.length, resource: { buffer: scratch } }] : []),
+  ]);
+  // A multi-dispatch plan binds a subset per dispatch: its caller makes the bind groups from `entries`.
+  const groups = plan.passes !== undefined ? [] : entrySets.map((entries) => device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
   const destroy = () => { for (const b of [uni, ...(scratch ? [scratch] : []), ...sets.flat(), ...outSets.flat()]) b.destroy(); };
-  return { groups, outs, destroy };
+  return { groups, outs, destroy, entries: entrySets[0]! };
 }
 
 async function readOut(b: GPUBuffer, count: number): Promise<Uint32Array> {
@@ -376,7 +389,7 @@ function bytePlan(inputs: NamedTensors, m: number, n: number, k: number): Kernel
   return { kernel: "gemm_w4a8_g128.wgsl", includes: ["epilogue.wgsl"], inputs: [x.words, words(inputs.xscale!), w.words, zs, words(inputs.s1!)], outputs: [{ name: "y", dtype: "f16", shape: [m, n] }], params: [m, n, x.kw, k, 128, g], grid: [Math.ceil(n / 64), m] };
 }
 
-async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: number, n: number, k: number, tile: GemvTile | "bytes", check: boolean) {
+async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: number, n: number, k: number, tile: GemvTile | "bytes", check: boolean, sg = SG_MODES[0] ?? false) {
   const cached = cachedInputs(op, m, n, k);
   const inputs = cached.inputs;
   const dims = { M: m, N: n, K: k, G: op === "gemm_w4a8_g128" ? k / 128 : 1 };
@@ -387,8 +400,8 @@ async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: nu
     cached.packed ??= gemvPlan(op, inputs, dims, tile)!;
     plan = { ...cached.packed, includes: ["epilogue.wgsl", `gemv_tile_${gemvTileName(tile)}.wgsl`], grid: gemvGrid(tile, m, n) };
   }
-  const tileName = tile === "bytes" ? "byte-per-code" : gemvTileName(tile);
-  const pipeline = await planPipeline(plan);
+  const tileName = (tile === "bytes" ? "byte-per-code" : gemvTileName(tile)) + (sg ? " sg" : "");
+  const pipeline = await planPipeline(plan, sg);
   const wbytes = plan.inputs[2]!.byteLength;
   const copies = Math.max(1, Math.min(16, Math.ceil(ROTATE_BYTES / wbytes)));
   const { groups, outs, destroy } = planBuffers(plan, pipeline, copies);
@@ -414,7 +427,7 @@ async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: nu
   const gbs = bytes / s / 1e9;
   const tops = (2 * m * n * k) / s / 1e12;
   const gbsBatch = tb === undefined ? undefined : bytes / tb / 1e9;
-  const row = { kind: "gemm", op, shape: label, m, n, k, tile: tileName, copies, ts: t.ts, tsMin: t.min, wall: t.wall, batch: tb, bytes, gbs, pctCeiling: (100 * gbs) / ceiling, gbsBatch, pctCeilingBatch: gbsBatch === undefined ? undefined : (100 * gbsBatch) / ceiling, tops, exact };
+  const row = { kind: "gemm", op, shape: label, m, n, k, tile: tileName, subgroups: sg, copies, ts: t.ts, tsMin: t.min, wall: t.wall, batch: tb, bytes, gbs, pctCeiling: (100 * gbs) / ceiling, gbsBatch, pctCeilingBatch: gbsBatch === undefined ? undefined : (100 * gbsBatch) / ceiling, tops, exact };
   results.push(row);
   flushJson();
   log(`| ${op} | ${label} ${n}×${k} | ${m} | ${tileName} | ${fmtUs(t.ts)} | ${fmtUs(t.wall)} | ${gbs.toFixed(0)} | ${row.pctCeiling.toFixed(1)}% | ${fmtUs(tb)} | ${gbsBatch === undefined ? "-" : `${gbsBatch.toFixed(0)} (${row.pctCeilingBatch!.toFixed(1)}%)`} | ${tops.toFixed(2)} | ${exact === undefined ? "" : exact ? "exact" : "MISMATCH"} |`);
@@ -450,7 +463,7 @@ log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 const gemvCase = async (op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, n: number, k: number, m: number) => {
   const only = opt("--tiles")?.split(",");
   const tiles = op === "gemm_w4a8_g128" ? GEMV_TILES.filter((t) => (m === 1 ? t.mt === 1 : t.mt === 16 || t.mt === 8) && (only === undefined || only.includes(gemvTileName(t)))) : [gemvTileFor(m)];
-  for (const tile of tiles) await gemv(op, label, m, n, k, tile, m === 1 || op === "gemm_w4a8_g128" || label === SHAPES[1]![0]);
+  for (const tile of tiles) for (const sg of SG_MODES) await gemv(op, label, m, n, k, tile, m === 1 || op === "gemm_w4a8_g128" || label === SHAPES[1]![0], sg);
   if (op === "gemm_w4a8_g128" && label === SHAPES[1]![0] && !args.includes("--no-bytes")) await gemv(op, label, m, n, k, "bytes", true);
 };
 for (const m of [1, 16].filter((x) => ONLY.has(`gemv${x}`))) for (const [label, n, k] of SHAPES) await gemvCase("gemm_w4a8_g128", label, n, k, m);
@@ -477,26 +490,60 @@ function decodeInputs(ctx: number): NamedTensors {
     ctx_len: { dtype: "i32", shape: [1], data: new Int32Array([ctx]) },
   };
 }
-log("\n| attention_kv4_decode | context | µs (GPU ts, median) | µs (wall) | GB/s (4-bit codes counted) | GB/s (bytes of the uploaded layout) | % of ceiling (4-bit) |");
-log("|---|---|---|---|---|---|---|");
-for (const ctx of !ONLY.has("attn") ? [] : QUICK ? [256] : [4096, 32768]) {
+log("\n| attention_kv4_decode | context | kernel | µs (GPU ts, median) | µs (wall) | GB/s (4-bit codes counted) | GB/s (bytes of the uploaded layout) | % of ceiling (4-bit) | vs reference |");
+log("|---|---|---|---|---|---|---|---|---|");
+const CTXS = opt("--ctx")?.split(",").map(Number) ?? (QUICK ? [256] : [1024, 4096, 32768]);
+for (const ctx of !ONLY.has("attn") ? [] : CTXS) {
   const op = "attention_kv4_decode";
   const inputs = decodeInputs(ctx);
-  const sig = getSignature(op);
-  const dims = bindInputs(sig, inputs);
-  const plan = planFor(op, inputs, resolveParams(sig, {}), dims)!;
-  const pipeline = await planPipeline(plan);
-  const { groups, destroy } = planBuffers(plan, pipeline, 1);
-  const t = await timeDispatch(pipeline, groups, plan.grid, Math.min(ITERS, ctx > 8192 ? 5 : 20));
-  destroy();
-  const s = secs(t);
-  const [hq, hkv, d] = [32, 8, 128];
-  // Past keys and values: 4-bit codes + fp16 scale and min per token and KV head; q, new k/v, o.
-  const bytes4 = 2 * ctx * hkv * (d / 2 + 4) + 2 * (hq * d * 2) + 2 * hkv * d * 2;
-  const bytesLayout = plan.inputs.reduce((a, w) => a + w.byteLength, 0) + hq * d * 4;
-  const row = { kind: "attention_kv4_decode", ctx, ts: t.ts, wall: t.wall, bytes4, bytesLayout, gbs4: bytes4 / s / 1e9, gbsLayout: bytesLayout / s / 1e9, pctCeiling: (100 * bytes4) / s / 1e9 / ceiling, kernel: plan.kernel };
-  results.push(row);
-  log(`| ${plan.kernel} | ${ctx} | ${fmtUs(t.ts)} | ${fmtUs(t.wall)} | ${row.gbs4.toFixed(1)} | ${row.gbsLayout.toFixed(1)} | ${row.pctCeiling.toFixed(2)}% |`);
+  const dims = bindInputs(getSignature(op), inputs);
+  let want: Uint16Array | undefined;
+  const variants: ["split" | "single", boolean][] = [...SG_MODES.map((sg): ["split", boolean] => ["split", sg]), ["single", false]];
+  for (const [variant, sg] of variants) {
+    const plan = kv4DecodePlan(inputs, dims, variant);
+    const passes = plan.passes ?? [{ kernel: plan.kernel, includes: plan.includes, grid: plan.grid, bindings: undefined }];
+    const pipelines = await Promise.all(passes.map((p) => planPipeline(p, sg)));
+    const { outs, destroy, entries } = planBuffers(plan, pipelines[0]!, 1);
+    const groups = passes.map((p, i) => device.createBindGroup({ layout: pipelines[i]!.getBindGroupLayout(0), entries: p.bindings === undefined ? entries : entries.filter((e) => e.binding === 0 || p.bindings!.includes(e.binding)) }));
+    const record = (pass: GPUComputePassEncoder) => passes.forEach((p, i) => { pass.setPipeline(pipelines[i]!); pass.setBindGroup(0, groups[i]!); pass.dispatchWorkgroups(p.grid[0], p.grid[1]); });
+    let exact: boolean | undefined;
+    if (!args.includes("--no-attn-check")) {
+      const enc = device.createCommandEncoder();
+      const pass = enc.beginComputePass();
+      record(pass);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+      const got = await readOut(outs[0]!, 32 * 128);
+      want ??= runReference(op, inputs).o!.data as Uint16Array;
+      exact = want.every((v, i) => v === (got[i]! & 0xffff));
+    }
+    const t = await timeRecorded(record, variant === "single" ? Math.min(ITERS, ctx > 8192 ? 5 : 20) : ITERS);
+    destroy();
+    const s = secs(t);
+    const [hq, hkv, d] = [32, 8, 128];
+    // Past keys and values: 4-bit codes + fp16 scale and min per token and KV head; q, new k/v, o.
+    const bytes4 = 2 * ctx * hkv * (d / 2 + 4) + 2 * (hq * d * 2) + 2 * hkv * d * 2;
+    const bytesLayout = plan.inputs.reduce((a, w) => a + w.byteLength, 0) + hq * d * 4;
+    const name = variant === "single" ? plan.kernel : `3 dispatches${sg ? " sg" : ""}`;
+    const row = { kind: "attention_kv4_decode", ctx, variant, subgroups: sg, ts: t.ts, wall: t.wall, bytes4, bytesLayout, gbs4: bytes4 / s / 1e9, gbsLayout: bytesLayout / s / 1e9, pctCeiling: (100 * bytes4) / s / 1e9 / ceiling, kernel: name, exact };
+    results.push(row);
+    flushJson();
+    log(`| ${op} | ${ctx} | ${name} | ${fmtUs(t.ts)} | ${fmtUs(t.wall)} | ${row.gbs4.toFixed(1)} | ${row.gbsLayout.toFixed(1)} | ${row.pctCeiling.toFixed(2)}% | ${exact === undefined ? "" : exact ? "exact" : "MISMATCH"} |`);
+  }
+}
+
+// ---------- 5. conformance on this adapter ----------
+if (ONLY.has("conform")) {
+  for (const sg of SG_MODES) {
+    const backend = await createWebGpuBackendOn(gpu, source, { subgroups: sg ? "auto" : "off" });
+    const runs = Number(opt("--conform-runs") ?? 5);
+    const res = await runConformance({ backends: [backend], runs, seed: 20261127 });
+    const bad = res.filter((r) => r.status !== "pass" && r.status !== "unsupported");
+    log(`conformance, subgroups ${backend.info.subgroups ? "on" : "off"} (${runs} random cases per op, seed 20261127): ${res.filter((r) => r.status === "pass").length} ops pass, ${bad.length} fail, ${res.filter((r) => r.status === "unsupported").length} unsupported; worst ULP ${Math.max(0, ...res.map((r) => r.worstUlp ?? 0))}${bad.length ? `; failing: ${bad.map((r) => `${r.op} (${r.failures[0]?.message ?? r.note ?? r.status})`).join("; ")}` : ""}`);
+    results.push({ kind: "conformance", subgroups: backend.info.subgroups, runs, ops: res.map((r) => ({ op: r.op, status: r.status, executed: r.executed, worstUlp: r.worstUlp })) });
+    flushJson();
+    await backend.dispose();
+  }
 }
 
 flushJson(true);
