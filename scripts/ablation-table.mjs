@@ -137,8 +137,9 @@ const STEPS = [
   ["+ output smoothing", { smoothOutput: true }],
   ["+ clipping", { clip: true }, "chn"],
   ["+ GPTQ", { gptq: true }],
+  ["+ V/O head rotation (dc01, off by default)", { rotateHeads: true }],
 ];
-const NONE = { rotate: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false, gptq: false };
+const NONE = { rotate: false, rotateHeads: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false, gptq: false };
 
 const sections = values.from !== undefined ? values.from.split(",").flatMap((f) => JSON.parse(readFileSync(f, "utf8"))) : [];
 for (const m of values.from !== undefined ? [] : MODELS) {
@@ -207,8 +208,9 @@ const lines = [
   "- **Rows**: W4A8KV4 RTN, then each QoQ step added to the row above it (reordering in the per-group variant only, clipping in",
   "  the per-channel variant only, as QServe's configs do), with fixed exponents (SmoothAttention α = 0.5; output smoothing",
   "  α/β = 0.3/0.7 per-group, 0.1/0.9 per-channel), GPTQ last (codes re-picked with RTN's parameters, damping 0.01, the",
-  "  Hessian from the calibration windows); the last row is the full pipeline with both smoothings grid-searched. *GPTQ alone*",
-  "  is RTN's quantizer with GPTQ's rounding and no other step.",
+  "  Hessian from the calibration windows), then DeepCompressor dc01's per-head Hadamard rotation of the values (v_proj rows,",
+  "  o_proj columns; not in the default pipeline, which follows the paper's lmquant configs); the last row is the default",
+  "  pipeline with both smoothings grid-searched. *GPTQ alone* is RTN's quantizer with GPTQ's rounding and no other step.",
   "- **KL** is the mean KL(FP32 ‖ row) per predicted token, in nats: the synthetic model is random, so its perplexity",
   "  means little, but its distance from FP32 does. *Recovered* = (RTN − row)/(RTN − FP16-ONNX) in perplexity; for the",
   "  synthetic model (KL_RTN − KL_row)/KL_RTN instead. The texts are short (a few thousand tokens, a few hundred for the",

@@ -24,6 +24,7 @@ export const QOQ_ARG_OPTIONS = {
   "calib-len": { type: "string" },
   "keep-tokens": { type: "string" },
   "no-rotate": { type: "boolean" },
+  "rotate-heads": { type: "boolean" },
   "no-reorder": { type: "boolean" },
   "no-smooth-attn": { type: "boolean" },
   "no-smooth": { type: "boolean" },
@@ -36,7 +37,7 @@ export const QOQ_ARG_OPTIONS = {
 
 /** Usage text of the pipeline flags. */
 export const QOQ_USAGE = `[--calib TEXT] [--calib-samples N (32)] [--calib-len N (256)] [--keep-tokens N (256)]
-                 [--no-rotate] [--no-reorder] [--no-smooth-attn] [--no-smooth] [--no-clip] [--no-gptq]
+                 [--no-rotate] [--rotate-heads] [--no-reorder] [--no-smooth-attn] [--no-smooth] [--no-clip] [--no-gptq]
                  [--smooth-attn ALPHA|ALPHA,BETA|grid (0.5)] [--smooth ALPHA,BETA|grid] [--clip-grid N (80)]`;
 
 /** The parsed values of {@link QOQ_ARG_OPTIONS}. */
@@ -80,6 +81,7 @@ export function calibrationFrom(values: QoqArgValues, tokenizer: Tokenizer, weig
 export function qoqOptionsFrom(values: QoqArgValues, variant: QoqVariant, group: number | undefined): QoqOptions {
   const steps: Partial<QoqSteps> = {
     ...(values["no-rotate"] ? { rotate: false } : {}),
+    ...(values["rotate-heads"] ? { rotateHeads: true } : {}),
     ...(values["no-reorder"] ? { reorder: false } : {}),
     ...(values["no-smooth-attn"] ? { smoothAttention: false } : {}),
     ...(values["no-smooth"] ? { smoothOutput: false } : {}),

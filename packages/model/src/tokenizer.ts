@@ -15,6 +15,8 @@ import { ModelFormatError } from "./errors.js";
 export const BOS_ID = 1;
 /** Token id of EOS in llama2.c vocabularies. */
 export const EOS_ID = 2;
+/** Id of `<unk>` in llama2.c / SentencePiece vocabularies. */
+export const UNK_ID = 0;
 
 const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
 
@@ -72,7 +74,9 @@ export class Tokenizer {
    * Encode text exactly like llama2.c `run.c` `encode()`: optional BOS (id 1); the dummy-prefix
    * token `" "` when the text is non-empty; then each UTF-8 code point (a lead byte plus at most
    * 3 continuation bytes, grouped as run.c does) is looked up, and one that is not in the
-   * vocabulary becomes its bytes with ids `byte + 3`; then, repeatedly, the adjacent pair whose
+   * vocabulary becomes its bytes with ids `byte + 3` (a vocabulary too small to hold the 256 byte
+   * pieces at 3 … 258, such as a 105-token one, instead gets one `<unk>`, id 0, per such code point,
+   * as SentencePiece does without byte fallback: run.c would emit ids past the vocabulary); then, repeatedly, the adjacent pair whose
    * concatenation is in the vocabulary with the highest score (leftmost on ties) is merged, until
    * no pair merges. Optional EOS (id 2) last. Unlike C, a NUL byte does not end the text (it is
    * encoded like any other byte). Throws if the vocabulary has no `" "` piece and text is non-empty.
@@ -95,6 +99,7 @@ export class Tokenizer {
       if ((next & 0xc0) === 0x80 && buf.length < 4) continue;
       const id = this.lookup.get(String.fromCharCode(...buf));
       if (id !== undefined) tokens.push(id);
+      else if (this.pieces.length < 259) tokens.push(UNK_ID);
       else for (const b of buf) tokens.push(b + 3);
       buf = [];
     }

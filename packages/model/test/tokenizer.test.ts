@@ -82,6 +82,18 @@ describe("tok105 (extra/babyllama_tok105, derived)", () => {
     expect(t.decode(ids)).toBe(s);
     expect(ids.every((id) => id >= 0 && id < 105)).toBe(true);
   });
+
+  it("a vocabulary without byte pieces (babyllama's 105 tokens) maps an unknown character to <unk>, never past the vocabulary", () => {
+    const small = loadTokenizer(dataFile("extra/babyllama_tok105/tok105.DERIVED.bin"), 105);
+    const known = small.encode("He said");
+    const ids = small.encode("He said ЖЖ œ");
+    // 'Ж' (D0 96) and 'œ' (C5 93, from the text's mojibake 'â€œ') are not pieces: one <unk> (id 0) each, where run.c would emit bytes + 3 (up to 0xD0 + 3 = 211).
+    expect(ids.filter((i) => i === 0).length).toBe(3);
+    expect(ids.every((i) => i >= 0 && i < 105)).toBe(true);
+    expect(ids.slice(0, known.length - 1)).toEqual(known.slice(0, -1));
+    // tok512 holds the byte pieces, so it keeps run.c's byte fallback (previous test).
+    expect(loadTokenizer(dataFile("tok512.bin"), 512).encode("Ж")).toEqual([410, 0xd0 + 3, 0x96 + 3]);
+  });
 });
 
 describe("byte-level tokenizer", () => {

@@ -1,6 +1,6 @@
 /**
  * The QoQ pipeline: FP weights → a calibrated W4A8KV4 {@link QuantizedModel}, in DeepCompressor's
- * order (qoq-spec §5.5): γ folding + residual rotation → channel reordering → SmoothAttention →
+ * order (qoq-spec §5.5): γ folding + residual rotation (+ dc01's V/O head rotation, optional) → channel reordering → SmoothAttention →
  * output smoothing → clipping search → progressive group (or per-channel) weight quantization,
  * its codes picked by GPTQ. KV4 and the INT8 activations are quantized at run time and need no calibration.
  *
@@ -24,6 +24,7 @@ import {
   outProjColumns,
   outProjLambda,
   reorderLayer,
+  rotateHeads,
   rotateResidual,
   smoothAttentionLayer,
   smoothDownLayer,
@@ -40,6 +41,8 @@ export type QoqVariant = "g128" | "chn";
 export interface QoqSteps {
   /** Fold RMSNorm γ and rotate the residual stream by a Hadamard matrix. */
   readonly rotate: boolean;
+  /** Rotate every value head (v_proj rows, o_proj columns) by a Hadamard matrix: DeepCompressor dc01's `out_proj` rotation, off by default (the paper's lmquant configs do not run it). */
+  readonly rotateHeads: boolean;
   /** Reorder o_proj / down_proj input channels by activation maxima (meaningful for g128). */
   readonly reorder: boolean;
   /** SmoothAttention (keys → queries). */
@@ -52,9 +55,9 @@ export interface QoqSteps {
   readonly gptq: boolean;
 }
 
-/** The steps a variant runs by default: all of them, except reordering for chn and clipping for g128 (as QServe's configs). */
+/** The steps a variant runs by default: those of QServe's (lmquant) configs — all but the head rotation, reordering only for g128, clipping only for chn. */
 export function defaultSteps(variant: QoqVariant): QoqSteps {
-  return { rotate: true, reorder: variant === "g128", smoothAttention: true, smoothOutput: true, clip: variant === "chn", gptq: true };
+  return { rotate: true, rotateHeads: false, reorder: variant === "g128", smoothAttention: true, smoothOutput: true, clip: variant === "chn", gptq: true };
 }
 
 /** Default output-smoothing exponents per variant (QServe's Llama-3-8B settings, qoq-spec §5.2). */
@@ -146,6 +149,11 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
     foldNorms(w);
     rotateResidual(w);
     settings.rotate = { hadamard: "normalized Sylvester (block-diagonal I_m ⊗ H_2^a when dim is not a power of two)", dim: c.dim };
+    changed();
+  }
+  if (steps.rotateHeads) {
+    rotateHeads(w);
+    settings.rotateHeads = { hadamard: "per KV head, v_proj rows Hᵀ·W, o_proj columns W·H", headDim: c.dim / c.nHeads };
     changed();
   }
   if (steps.reorder) {

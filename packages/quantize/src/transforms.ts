@@ -80,6 +80,33 @@ export function rotateResidual(w: Fp64Weights): void {
   }
 }
 
+/**
+ * Rotate the values of every KV head by the `hadamard_rotate` op's H of the head dimension
+ * (DeepCompressor dc01's `out_proj` rotation, qoq-spec §5.1): v_proj's rows of KV head g become
+ * `Hᵀ·Wv_g`, so each value is `v' = Hᵀ·v`, and o_proj's columns of every query head h of that
+ * group become `Wo_h·H`. Attention output is linear in the values (`o_h = Σ_j p_j·v_j`), so
+ * `Wo_h·H·Hᵀ·o_h = Wo_h·o_h`: exact, offline, and the KV4 cache then quantizes values whose
+ * outlier channels are spread over the head.
+ */
+export function rotateHeads(w: Fp64Weights): void {
+  const c = w.config;
+  const hd = headDim(c);
+  const qDim = c.nHeads * hd;
+  for (const L of w.layers) {
+    for (let g = 0; g < c.nKvHeads; g++) {
+      const rows = L.wv.subarray(g * hd * c.dim, (g + 1) * hd * c.dim);
+      rows.set(out64(runReference("hadamard_rotate", { w: f64(Float64Array.from(rows), hd, c.dim) }, { side: "output" }).w));
+    }
+    // Every KV head gets the same H, so every query head's o_proj columns (h·hd … (h+1)·hd) get H too, whichever KV head it reads.
+    for (let h = 0; h < c.nHeads; h++) {
+      const block = new Float64Array(c.dim * hd);
+      for (let r = 0; r < c.dim; r++) for (let j = 0; j < hd; j++) block[r * hd + j] = L.wo[r * qDim + h * hd + j]!;
+      const rotated = out64(runReference("hadamard_rotate", { w: f64(block, c.dim, hd) }, { side: "input" }).w);
+      for (let r = 0; r < c.dim; r++) for (let j = 0; j < hd; j++) L.wo[r * qDim + h * hd + j] = rotated[r * hd + j]!;
+    }
+  }
+}
+
 /** Settings of {@link smoothAttentionLayer}. */
 export interface SmoothAttentionSettings {
   /** Exponent of max|K| (default 0.5). */

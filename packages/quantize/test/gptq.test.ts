@@ -148,7 +148,7 @@ describe("GPTQ", () => {
   });
 
   it("a pipeline run with GPTQ differs from RTN only in the codes and saves a checkpoint that loads", async () => {
-    const off = { rotate: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false };
+    const off = { rotate: false, rotateHeads: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false };
     const r = await quantizeQoq(weights, calib, { variant: "g128", group: 32, keepTokens: 0, steps: { ...off, gptq: true } });
     const rtn = await quantizeRtn(weights, backend, { variant: "g128", group: 32 });
     let changed = 0;

@@ -19,7 +19,7 @@ const tokenizer = loadTokenizer(dataFile("tok512.bin"), 512);
 const text = readFileSync(dataFile("tinystories_val.txt"), "utf8");
 const calib = calibrationWindows(text.slice(text.length / 2), tokenizer, weights.config.seqLen, { samples: 3, seqLen: 64 });
 const FAST: QoqOptions = { keepTokens: 64, clip: { grid: 8, maxShrink: 0.8, attentionTokens: 32 } };
-const OFF = { rotate: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false, gptq: false };
+const OFF = { rotate: false, rotateHeads: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false, gptq: false };
 
 describe("QoQ pipeline", () => {
   it("calibration windows are deterministic, consecutive and hash the text", () => {
@@ -41,7 +41,7 @@ describe("QoQ pipeline", () => {
     const bb = saveQoqCheckpoint(b.model, checkpointInfo(b.record));
     expect(Buffer.from(ba).equals(Buffer.from(bb))).toBe(true);
     expect(a.model.method).toBe("qoq");
-    expect(a.record.steps).toEqual({ rotate: true, reorder: variant === "g128", smoothAttention: true, smoothOutput: true, clip: variant === "chn", gptq: true });
+    expect(a.record.steps).toEqual({ rotate: true, rotateHeads: false, reorder: variant === "g128", smoothAttention: true, smoothOutput: true, clip: variant === "chn", gptq: true });
     expect(a.record.calibration.sha256).toBe(calib.sha256);
     // The transformed FP32 weights compute the original function (binary32 rounding of float64 transforms).
     const toks = [1, 400, 25, 301, 7, 99, 250, 12];

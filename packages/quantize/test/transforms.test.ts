@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { byteLevelTokenizer, loadLlama2cBin, loadTokenizer, SYNTHETIC_DEFAULT_CONFIG, syntheticWeights, type LlamaWeights, type Tokenizer } from "@qoq/model";
 import { calibrationWindows, collectStats } from "../src/calibration.js";
 import { toFp32, toFp64, type Fp64Weights } from "../src/fp64.js";
-import { foldNorms, normsFolded, reorderLayer, rotateResidual, smoothAttentionLayer, smoothDownLayer, smoothOutLayer } from "../src/transforms.js";
+import { foldNorms, normsFolded, reorderLayer, rotateHeads, rotateResidual, smoothAttentionLayer, smoothDownLayer, smoothOutLayer } from "../src/transforms.js";
 import { dataFile } from "./data.js";
 import { forward64, relMaxDiff } from "./fp64_forward.js";
 
@@ -52,6 +52,23 @@ describe.each(CASES)("$name", ({ weights, tokenizer }) => {
     // Rotating without folding first is not exact (RMSNorm γ does not commute with H): the test can tell.
     const bad = copy(base);
     rotateResidual(bad);
+    expect(relMaxDiff(want, forward64(bad, TOKENS))).toBeGreaterThan(1e-4);
+  });
+
+  it("the V/O head rotation leaves the logits unchanged and mixes each value head's channels", async () => {
+    const w32 = weights();
+    const base = toFp64(w32);
+    const want = forward64(base, TOKENS);
+    const w = copy(base);
+    rotateHeads(w);
+    expect(relMaxDiff(want, forward64(w, TOKENS))).toBeLessThan(TOL);
+    // v_proj's rows changed (not a no-op); q/k untouched.
+    expect(w.layers[0]!.wv.some((x, i) => Math.abs(x - base.layers[0]!.wv[i]!) > 1e-3)).toBe(true);
+    expect(w.layers[0]!.wk).toEqual(base.layers[0]!.wk);
+    // Rotating v without o (or o without v) changes the function: the test can tell.
+    const bad = copy(base);
+    rotateHeads(bad);
+    bad.layers.forEach((L, l) => L.wo.set(base.layers[l]!.wo));
     expect(relMaxDiff(want, forward64(bad, TOKENS))).toBeGreaterThan(1e-4);
   });
 
