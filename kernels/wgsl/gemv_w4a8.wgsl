@@ -68,9 +68,9 @@ fn reduce_write(b: u32, ob: u32, r: u32, lid: u32, n0: u32, m0: u32, w: u32) {
 // the tpr invocations of a row group (consecutive lid, tpr a power of two) hold partial sums of
 // the same outputs. A tree in workgroup memory adds them (exact int32; any order gives the same
 // sum) down to hs = min(tpr, w) partials per output (w: sg_setup's subgroup width, 1 without
-// subgroups), an xor-butterfly of subgroup shuffles over those hs lanes finishes it, and lane 0
-// of the group writes outputs b … b+ob−1: output b + o is token m0 + (b+o) / r, row n0 + (b+o) % r.
-// Called in uniform control flow by every invocation.
+// subgroups), an xor-butterfly of subgroup shuffles over those hs lanes finishes it (lane 0 puts
+// the total back), then lane o writes output b + o: token m0 + (b+o) / r, row n0 + (b+o) % r (the
+// ob epilogues in parallel). Called in uniform control flow by every invocation.
 fn reduce_tree(b: u32, ob: u32, r: u32, tpr: u32, lid: u32, n0: u32, m0: u32, w: u32) {
   workgroupBarrier();
   let lane = lid % tpr;
@@ -81,14 +81,21 @@ fn reduce_tree(b: u32, ob: u32, r: u32, tpr: u32, lid: u32, n0: u32, m0: u32, w:
     }
     workgroupBarrier();
   }
-  for (var o = 0u; o < ob; o++) {
-    var tot = red[o * WG + lid];
-    // Lanes 0 … hs−1 of the group hold the partials (one aligned block inside one subgroup).
-    for (var h = hs / 2u; h > 0u; h = h / 2u) { tot += sg_xor_i32(tot, h); }
-    let oi = b + o;
+  if (hs > 1u) {
+    for (var o = 0u; o < ob; o++) {
+      var s = red[o * WG + lid];
+      // Lanes 0 … hs−1 of the group hold the partials (one aligned block inside one subgroup).
+      for (var h = hs / 2u; h > 0u; h = h / 2u) { s += sg_xor_i32(s, h); }
+      if (lane == 0u) { red[o * WG + lid] = s; }
+    }
+    workgroupBarrier();
+  }
+  if (lane < ob) {
+    let tot = red[lane * WG + lid - lane];
+    let oi = b + lane;
     let m = m0 + oi / r;
     let n = n0 + oi % r;
-    if (lane == 0u && m < P.n0 && n < P.n1) { Y[GW + m * P.n1 + n] = epilogue(tot, h16(WS[n >> 1u], n), h16(XS[m >> 1u], m)); }
+    if (m < P.n0 && n < P.n1) { Y[GW + m * P.n1 + n] = epilogue(tot, h16(WS[n >> 1u], n), h16(XS[m >> 1u], m)); }
   }
   workgroupBarrier();
 }

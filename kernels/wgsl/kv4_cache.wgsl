@@ -31,3 +31,14 @@ fn bm_base() -> u32 { return P.n0 * P.n1 * P.n5; }
 // Ordered key of a binary32 value: unsigned order = value order, every finite value above 0.
 fn okey(x: f32) -> u32 { let b = bitcast<u32>(x); return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u); }
 fn ounkey(k: u32) -> f32 { return bitcast<f32>(select(~k, k & 0x7fffffffu, (k & 0x80000000u) != 0u)); }
+
+// f16_to_f32 without branches (selects only), for the hot loops: every load of an unrolled group
+// of steps then sits in one basic block and can be issued before any of them is used.
+fn f16f(h: u32) -> f32 {
+  let s = (h & 0x8000u) << 16u;
+  let e = (h >> 10u) & 0x1fu;
+  let m = h & 0x3ffu;
+  let p = 31u - countLeadingZeros(m | 1u);
+  let sub = select(bitcast<f32>(s | ((p + 103u) << 23u) | ((m << (23u - p)) & 0x7fffffu)), bitcast<f32>(s), m == 0u);
+  return select(sub, bitcast<f32>(s | ((e + 112u) << 23u) | (m << 13u)), e != 0u);
+}
