@@ -498,7 +498,9 @@ for (const ctx of !ONLY.has("attn") ? [] : CTXS) {
   const inputs = decodeInputs(ctx);
   const dims = bindInputs(getSignature(op), inputs);
   let want: Uint16Array | undefined;
-  const variants: ["split" | "single", boolean][] = [...SG_MODES.map((sg): ["split", boolean] => ["split", sg]), ["single", false]];
+  // `--attn-variants split` leaves out the one-dispatch kernel (82 ms at 32K on an H100).
+  const only = (opt("--attn-variants") ?? "split,single").split(",");
+  const variants: ["split" | "single", boolean][] = [...SG_MODES.map((sg): ["split", boolean] => ["split", sg]), ["single", false] as ["single", boolean]].filter(([v]) => only.includes(v));
   for (const [variant, sg] of variants) {
     const plan = kv4DecodePlan(inputs, dims, variant);
     const passes = plan.passes ?? [{ kernel: plan.kernel, includes: plan.includes, grid: plan.grid, bindings: undefined }];
