@@ -2,9 +2,11 @@
 /**
  * The browser conformance page: starts the WebGPU backend on `navigator.gpu` (WGSL embedded by
  * `build.mjs`), runs `@qoq/oracle`'s conformance suite with the reference and the WebGPU backend
- * in the page (the GEMMs also without `dot4I8Packed`), the exact-numerics probes of
- * `test/numerics_cases.ts`, then two planted bugs that must be caught here too (an output with
- * one bit flipped, and a kernel launched one element too wide), and publishes everything as
+ * in the page (the GEMMs also without `dot4I8Packed`, the ops with subgroup code also with
+ * subgroups off), the exact-numerics probes of `test/numerics_cases.ts`, then planted bugs that
+ * must be caught here too (an output with one bit flipped, a kernel launched one element too
+ * wide, and, where the adapter has subgroups, a wrong shuffle partner in `subgroup_on.wgsl`'s
+ * float butterfly, run on rmsnorm_quant), and publishes everything as
  * `window.__qoqResult` (see {@link PageResult}). Query parameters: `runs`, `seed`, `ops`
  * (comma-separated), `planted=0`, `numerics=0`, `verbose=1` (log every case with its time).
  */
@@ -12,7 +14,7 @@ import wgsl from "qoq:wgsl";
 import { getSignature, OP_NAMES, type Backend, type NamedTensors, type OpName, type ParamValues } from "@qoq/core";
 import { createReferenceBackend } from "@qoq/reference";
 import { runConformance, type OpSummary } from "@qoq/oracle/browser";
-import { createBrowserWebGpuBackend, type WebGpuBackend, type WebGpuInfo } from "../src/browser.js";
+import { createBrowserWebGpuBackend, SUBGROUP_OPS, type WebGpuBackend, type WebGpuInfo } from "../src/browser.js";
 import { PROBE_GROUPS, runProbe, type ProbeOutcome } from "../test/numerics_cases.js";
 
 /** One (op, backend) pair of the suite as the page reports it. */
@@ -179,6 +181,14 @@ async function main(): Promise<PageResult> {
     log(`${s!.op.padEnd(22)} ${s!.backend.padEnd(10)} ${s!.status.padEnd(5)} executed=${s!.executed} failed=${s!.failed} worstUlp=${s!.worstUlp}`);
   }
   await fallback.dispose();
+  const noSubgroups = renamed(await createBrowserWebGpuBackend(wgsl, { subgroups: "off" }), "webgpu-nosg");
+  for (const op of SUBGROUP_OPS.filter((o) => wanted.includes(o))) {
+    const t = performance.now();
+    const [s] = await runConformance({ backends: [noSubgroups], filter: op, runs: RUNS, seed: SEED + 2, onProgress: progress });
+    ops.push(pageOp(s!, performance.now() - t));
+    log(`${s!.op.padEnd(22)} ${s!.backend.padEnd(10)} ${s!.status.padEnd(5)} executed=${s!.executed} failed=${s!.failed} worstUlp=${s!.worstUlp}`);
+  }
+  await noSubgroups.dispose();
   const numerics: NumericsResult[] = [];
   if (NUMERICS) {
     for (const g of PROBE_GROUPS) {
@@ -200,6 +210,15 @@ async function main(): Promise<PageResult> {
     const [s] = await runConformance({ backends: [overrun], filter: "residual_add", runs: 2, seed: SEED + 7 });
     planted.push({ name: "overrun", op: "residual_add", status: s!.status, failed: s!.failed, ...(s!.failures[0] ? { firstFailure: `${s!.failures[0].id}: ${s!.failures[0].message}` } : {}) });
     await overrun.dispose();
+    if (info.subgroups) {
+      // off ^ 1 pairs lane l with l ^ off ^ 1 in the float butterfly's shuffles: at off = 1 a lane adds itself.
+      const on = wgsl["subgroup_on.wgsl"]!;
+      const bad = on.replace("fn sg_xor_f32(v: f32, off: u32) -> f32 { return subgroupShuffleXor(v, off); }", "fn sg_xor_f32(v: f32, off: u32) -> f32 { return subgroupShuffleXor(v, off ^ 1u); }");
+      const broken = await createBrowserWebGpuBackend({ ...wgsl, "subgroup_on.wgsl": bad });
+      const [s] = await runConformance({ backends: [broken], filter: "rmsnorm_quant", runs: 2, seed: SEED + 7 });
+      planted.push({ name: bad === on ? "subgroup-shuffle (not planted: text not found)" : "subgroup-shuffle", op: "rmsnorm_quant", status: s!.status, failed: s!.failed, ...(s!.failures[0] ? { firstFailure: `${s!.failures[0].id}: ${s!.failures[0].message}` } : {}) });
+      await broken.dispose();
+    }
     for (const p of planted) log(`planted ${p.name} on ${p.op}: ${p.status} (${p.failed} failed) ${p.firstFailure ?? ""}`);
   }
   await gpu.dispose();

@@ -283,6 +283,12 @@ export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams
   }
 }
 
+/**
+ * The ops whose kernels call the subgroup helpers (`subgroup_on.wgsl` / `subgroup_off.wgsl`): the
+ * ones a test must run with subgroups on and off.
+ */
+export const SUBGROUP_OPS: readonly OpName[] = ["rmsnorm_quant", "silu_mul_quant", "quant_act_int8", "quant_kv4", "gemm_w4a8_g128", "gemm_w4a8_chn", "attention_kv4_decode"];
+
 /** Largest head dimension of the three-dispatch KV4 decode (its scores kernel stages q in 4 KiB of workgroup memory). */
 export const KV4_SPLIT_MAX_D = 1024;
 

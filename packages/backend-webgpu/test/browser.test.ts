@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OP_NAMES, type OpName } from "@qoq/core";
-import { unsupportedReason } from "../src/index.js";
+import { SUBGROUP_OPS, unsupportedReason } from "../src/index.js";
 import type { PageOpResult, PageResult } from "../browser/page.js";
 import { PROBE_GROUPS } from "./numerics_cases.js";
 import { RUNS, SEED } from "./setup.js";
@@ -133,6 +133,16 @@ describe("webgpu backend in headless Chromium (SwiftShader)", () => {
     }
   });
 
+  it("uses subgroups where the adapter has them, and the ops with subgroup code match with subgroups off too", () => {
+    expect(result.info!.subgroups).toBe(result.info!.adapterSubgroups);
+    for (const op of SUBGROUP_OPS) {
+      const s = pair(op, "webgpu-nosg");
+      expect(s.status, explain(s)).toBe("pass");
+      expect(s.valueCases).toBeGreaterThanOrEqual(RUNS);
+      expect(s.worstUlp).toBe(0);
+    }
+  });
+
   it("the exact-numerics probes give the reference's bits (division, square root, conversions, exp, f32 + − × on normal operands)", () => {
     expect(result.numerics.map((g) => g.title)).toEqual(PROBE_GROUPS.map((g) => g.title));
     for (const g of result.numerics) {
@@ -156,5 +166,13 @@ describe("webgpu backend in headless Chromium (SwiftShader)", () => {
     expect(o, "planted overrun did not run").toBeDefined();
     expect(o!.status).toBe("fail");
     expect(o!.firstFailure).toMatch(/write past the output 'y'/);
+    // Where the page's adapter has subgroups (SwiftShader: size 4), a bug in the subgroup path must fail too.
+    const sg = result.planted.find((p) => p.name.startsWith("subgroup-shuffle"));
+    expect(sg !== undefined).toBe(result.info!.subgroups);
+    if (sg !== undefined) {
+      expect(sg.name).toBe("subgroup-shuffle");
+      expect(sg.status).toBe("fail");
+      expect(sg.failed).toBeGreaterThan(0);
+    }
   });
 });

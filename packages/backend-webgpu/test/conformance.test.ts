@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OP_NAMES, type OpName } from "@qoq/core";
 import { runConformance, type OpSummary } from "@qoq/oracle";
 import { readdirSync } from "node:fs";
-import { readWgsl, wgslDir, type WebGpuBackend } from "../src/index.js";
+import { readWgsl, SUBGROUP_OPS, wgslDir, type WebGpuBackend } from "../src/index.js";
 import { RUNS, SEED, startBackend } from "./setup.js";
 
 let backend: WebGpuBackend;
@@ -26,8 +26,7 @@ afterAll(async () => {
   await noSubgroups?.dispose();
 });
 
-/** The ops whose kernels call the subgroup helpers (subgroup_on.wgsl / subgroup_off.wgsl). */
-export const SUBGROUP_OPS: OpName[] = ["rmsnorm_quant", "silu_mul_quant", "quant_act_int8", "quant_kv4", "gemm_w4a8_g128", "gemm_w4a8_chn", "attention_kv4_decode"];
+
 
 const SUPPORTED: OpName[] = OP_NAMES.filter((op) => !["smooth_attention", "hadamard_rotate", "smooth_linear", "reorder_channels", "clip_search"].includes(op));
 
