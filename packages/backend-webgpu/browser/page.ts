@@ -3,7 +3,7 @@
  * The browser conformance page: starts the WebGPU backend on `navigator.gpu` (WGSL embedded by
  * `build.mjs`), runs `@qoq/oracle`'s conformance suite with the reference and the WebGPU backend
  * in the page (the GEMMs also without `dot4I8Packed`, the ops with subgroup code also with
- * subgroups off), the exact-numerics probes of `test/numerics_cases.ts`, then planted bugs that
+ * subgroups off and with subgroups in every kernel), the exact-numerics probes of `test/numerics_cases.ts`, then planted bugs that
  * must be caught here too (an output with one bit flipped, a kernel launched one element too
  * wide, and, where the adapter has subgroups, a wrong shuffle partner in `subgroup_on.wgsl`'s
  * float butterfly, run on rmsnorm_quant), and publishes everything as
@@ -189,6 +189,15 @@ async function main(): Promise<PageResult> {
     log(`${s!.op.padEnd(22)} ${s!.backend.padEnd(10)} ${s!.status.padEnd(5)} executed=${s!.executed} failed=${s!.failed} worstUlp=${s!.worstUlp}`);
   }
   await noSubgroups.dispose();
+  // The subgroup path also in the kernels whose plans opt out of it by default (GEMV, KV4 decode).
+  const allSubgroups = renamed(await createBrowserWebGpuBackend(wgsl, { subgroups: "all" }), "webgpu-sgall");
+  for (const op of SUBGROUP_OPS.filter((o) => wanted.includes(o))) {
+    const t = performance.now();
+    const [s] = await runConformance({ backends: [allSubgroups], filter: op, runs: RUNS, seed: SEED + 3, onProgress: progress });
+    ops.push(pageOp(s!, performance.now() - t));
+    log(`${s!.op.padEnd(22)} ${s!.backend.padEnd(10)} ${s!.status.padEnd(5)} executed=${s!.executed} failed=${s!.failed} worstUlp=${s!.worstUlp}`);
+  }
+  await allSubgroups.dispose();
   const numerics: NumericsResult[] = [];
   if (NUMERICS) {
     for (const g of PROBE_GROUPS) {

@@ -307,5 +307,8 @@ export function gemvPlan(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", inputs: NamedTe
     outputs: [{ name: "y", dtype: "f16", shape: [m, n] }],
     params: [m, n, kc, cpg, g],
     grid: m === 0 || n === 0 ? [0, 0] : [gx, gy],
+    // On an H100 (Dawn, Vulkan) the subgroup reduction was never faster: equal at M = 1, 1.2–5.6×
+    // slower at M = 16 (docs/perf/webgpu.md, runs 6 and 7). Option subgroups: "all" still uses it.
+    subgroups: false,
   };
 }

@@ -29,6 +29,11 @@ export interface KernelPlan {
    * of the one of `kernel`/`includes`/`grid`; they share the parameters and the buffers.
    */
   readonly passes?: readonly KernelPass[];
+  /**
+   * False: compose this kernel without subgroup operations even where the backend uses them
+   * (measured slower with them; the backend option `subgroups: "all"` still uses them).
+   */
+  readonly subgroups?: boolean;
 }
 
 /** One dispatch of a multi-dispatch {@link KernelPlan}. */
@@ -45,6 +50,8 @@ export interface KernelPass {
    * so its bind group must name exactly these.
    */
   readonly bindings: readonly number[];
+  /** As {@link KernelPlan.subgroups}, for this dispatch. */
+  readonly subgroups?: boolean;
 }
 
 /** Largest workgroup count per grid dimension (WebGPU's default limit). */
@@ -314,12 +321,14 @@ export function kv4DecodePlan(I: NamedTensors, dims: Dims, variant: "split" | "s
   }
   if (!fits) throw new UnsupportedError(`webgpu attention_kv4_decode: the split kernels need D ≤ ${KV4_SPLIT_MAX_D} and grids within ${MAX_GROUPS}`);
   const inc = ["kv4_cache.wgsl"];
-  const passes = [
-    { kernel: "attention_kv4_scores.wgsl", includes: inc, grid: b === 0 ? ([0, 0] as const) : ([nblk, b * hkv] as const), bindings: [1, 3] },
-    { kernel: "attention_kv4_exp.wgsl", includes: inc, grid: b * hq === 0 ? ([0, 0] as const) : ([Math.ceil(maxLen / 256), b * hq] as const), bindings: [1, 3] },
-    { kernel: "attention_kv4_pv.wgsl", includes: inc, grid: b * hkv * batches === 0 ? ([0, 0] as const) : ([Math.ceil(d / 8), b * hkv * batches] as const), bindings: [1, 2, 3] },
+  // subgroups: false: on an H100 (Dawn, Vulkan) the subgroup variant was never faster and up to 3.5× slower (docs/perf/webgpu.md, runs 6 and 8).
+  const passes: KernelPass[] = [
+    { kernel: "attention_kv4_scores.wgsl", includes: inc, grid: b === 0 ? [0, 0] : [nblk, b * hkv], bindings: [1, 3], subgroups: false },
+    { kernel: "attention_kv4_exp.wgsl", includes: inc, grid: b * hq === 0 ? [0, 0] : [Math.ceil(maxLen / 256), b * hq], bindings: [1, 3], subgroups: false },
+    { kernel: "attention_kv4_pv.wgsl", includes: inc, grid: b * hkv * batches === 0 ? [0, 0] : [Math.ceil(d / 8), b * hkv * batches], bindings: [1, 2, 3], subgroups: false },
   ];
-  return { ...passes[0]!, inputs, outputs, params: [b, hq, hkv, d, nb, maxLen, nblk], scratch: b * hq * maxLen + b * hq * nblk, passes };
+  const first = passes[0]!;
+  return { kernel: first.kernel, includes: first.includes, grid: first.grid, inputs, outputs, params: [b, hq, hkv, d, nb, maxLen, nblk], scratch: b * hq * maxLen + b * hq * nblk, passes, subgroups: false };
 }
 
 /** Why an op has no WebGPU kernel, or `undefined` when it has one. */

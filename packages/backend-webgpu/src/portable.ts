@@ -48,10 +48,13 @@ export interface WebGpuInfo {
   /** Whether the kernels use `dot4I8Packed` (the `packed_4x8_integer_dot_product` language feature, unless disabled). */
   readonly dot4: boolean;
   /**
-   * Whether the kernels use subgroup operations: the adapter has the `subgroups` feature, the
-   * device was requested with it, and the option `subgroups` is not `"off"`.
+   * Whether kernels use subgroup operations: the adapter has the `subgroups` feature, the device
+   * was requested with it, and the option `subgroups` is not `"off"` (with `"auto"`, only the
+   * kernels whose plans do not opt out: see {@link KernelPlan.subgroups}).
    */
   readonly subgroups: boolean;
+  /** Whether every kernel uses the subgroup path (option `"all"`), even those whose plans opt out. */
+  readonly subgroupsEverywhere: boolean;
   /** Whether the adapter offers the `subgroups` feature (used or not). */
   readonly adapterSubgroups: boolean;
   /** Whether the adapter has `shader-f16` (never used: the kernels round to binary16 in integer arithmetic). */
@@ -64,10 +67,12 @@ export interface WebGpuCoreOptions {
   readonly dot4?: boolean;
   /**
    * `"auto"` (default): request the `subgroups` feature where the adapter has it and use subgroup
-   * operations in the reductions; `"off"`: never (workgroup memory and atomics only). Both give
-   * the reference's bits.
+   * operations in the reductions of the kernels where they were not measured slower (the packed
+   * GEMV and the three-dispatch KV4 decode opt out: docs/perf/webgpu.md, runs 6–8); `"all"`: in
+   * every kernel that has them (tests, measurements); `"off"`: never (workgroup memory and
+   * atomics only). All give the reference's bits.
    */
-  readonly subgroups?: "auto" | "off";
+  readonly subgroups?: "auto" | "all" | "off";
   /**
    * Test-only fault injection: for these ops, the kernel is launched with its element count one
    * too large, so it writes one element past its output (the guard check must catch it).
@@ -137,12 +142,13 @@ export class WebGpuBackend implements Backend {
   }
 
   /** Compile (once) the pipeline of a kernel. */
-  private async pipeline(plan: { readonly kernel: string; readonly includes: readonly string[] }): Promise<GPUComputePipeline> {
-    const key = [plan.kernel, ...plan.includes].join("+");
+  private async pipeline(plan: { readonly kernel: string; readonly includes: readonly string[]; readonly subgroups?: boolean }): Promise<GPUComputePipeline> {
+    const sg = this.info.subgroups && (plan.subgroups !== false || this.info.subgroupsEverywhere);
+    const key = [plan.kernel, ...plan.includes, sg ? "sg" : "nosg"].join("+");
     const hit = this.pipelines.get(key);
     if (hit !== undefined) return hit;
     const device = this.live();
-    const code = composeModule(plan.kernel, plan.includes, this.info.dot4, this.source, this.info.subgroups);
+    const code = composeModule(plan.kernel, plan.includes, this.info.dot4, this.source, sg);
     device.pushErrorScope("validation");
     const module = device.createShaderModule({ code, label: plan.kernel });
     const compiled = await module.getCompilationInfo();
@@ -165,7 +171,7 @@ export class WebGpuBackend implements Backend {
 
   private async dispatch(op: string, plan: KernelPlan): Promise<NamedTensors> {
     const device = this.live();
-    const passes = plan.passes ?? [{ kernel: plan.kernel, includes: plan.includes, grid: plan.grid, bindings: undefined }];
+    const passes = plan.passes ?? [{ kernel: plan.kernel, includes: plan.includes, grid: plan.grid, bindings: undefined, ...(plan.subgroups !== undefined ? { subgroups: plan.subgroups } : {}) }];
     const pipelines: GPUComputePipeline[] = [];
     for (const p of passes) pipelines.push(await this.pipeline(p));
     const made: GPUBuffer[] = [];
@@ -322,6 +328,7 @@ export async function createWebGpuBackendOn(gpu: GPU, wgsl: WgslSource | Readonl
     wgslLanguageFeatures: langs,
     dot4: hasDot4 && opts.dot4 !== false,
     subgroups: useSubgroups,
+    subgroupsEverywhere: useSubgroups && opts.subgroups === "all",
     adapterSubgroups: features.includes("subgroups"),
     shaderF16: features.includes("shader-f16"),
   };

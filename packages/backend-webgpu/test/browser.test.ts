@@ -133,13 +133,15 @@ describe("webgpu backend in headless Chromium (SwiftShader)", () => {
     }
   });
 
-  it("uses subgroups where the adapter has them, and the ops with subgroup code match with subgroups off too", () => {
+  it("uses subgroups where the adapter has them, and the ops with subgroup code match with subgroups off and everywhere too", () => {
     expect(result.info!.subgroups).toBe(result.info!.adapterSubgroups);
     for (const op of SUBGROUP_OPS) {
-      const s = pair(op, "webgpu-nosg");
-      expect(s.status, explain(s)).toBe("pass");
-      expect(s.valueCases).toBeGreaterThanOrEqual(RUNS);
-      expect(s.worstUlp).toBe(0);
+      for (const backend of ["webgpu-nosg", "webgpu-sgall"]) {
+        const s = pair(op, backend);
+        expect(s.status, `${backend}: ${explain(s)}`).toBe("pass");
+        expect(s.valueCases).toBeGreaterThanOrEqual(RUNS);
+        expect(s.worstUlp).toBe(0);
+      }
     }
   });
 

@@ -2,7 +2,8 @@
  * The conformance suite of `@qoq/oracle` on the WebGPU backend: every supported op must match
  * the reference bit for bit (contract `exact`), error inputs must be rejected with typed errors,
  * and the runner re-checks the guard bytes of every output buffer. The ops whose kernels use
- * subgroup operations run again with `subgroups: "off"` (the workgroup-memory path).
+ * subgroup operations run again with `subgroups: "off"` (the workgroup-memory path) and with
+ * `subgroups: "all"` (the subgroup path also in the kernels whose plans opt out of it by default).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OP_NAMES, type OpName } from "@qoq/core";
@@ -14,16 +15,19 @@ import { RUNS, SEED, startBackend } from "./setup.js";
 let backend: WebGpuBackend;
 let fallback: WebGpuBackend;
 let noSubgroups: WebGpuBackend;
+let allSubgroups: WebGpuBackend;
 
 beforeAll(async () => {
   backend = await startBackend();
   fallback = await startBackend({ dot4: false });
   noSubgroups = await startBackend({ subgroups: "off" });
+  allSubgroups = await startBackend({ subgroups: "all" });
 });
 afterAll(async () => {
   await backend?.dispose();
   await fallback?.dispose();
   await noSubgroups?.dispose();
+  await allSubgroups?.dispose();
 });
 
 
@@ -48,6 +52,8 @@ describe("webgpu conformance (exact)", () => {
     expect(backend.info.subgroups).toBe(true);
     expect(noSubgroups.info.subgroups).toBe(false);
     expect(noSubgroups.info.adapterSubgroups).toBe(true);
+    expect(backend.info.subgroupsEverywhere).toBe(false);
+    expect(allSubgroups.info.subgroupsEverywhere).toBe(true);
   });
 
   for (const op of SUPPORTED) {
@@ -70,10 +76,12 @@ describe("webgpu conformance (exact)", () => {
   }
 
   for (const op of SUBGROUP_OPS) {
-    it(`${op} without subgroups (workgroup-memory path) matches too`, async () => {
-      const [s] = await runConformance({ backends: [noSubgroups], filter: op, runs: RUNS, seed: SEED + 2 });
-      expect(s!.status, explain(s!)).toBe("pass");
-      expect(s!.executed).toBeGreaterThanOrEqual(RUNS);
+    it(`${op} without subgroups (workgroup-memory path) and with subgroups in every kernel matches too`, async () => {
+      for (const b of [noSubgroups, allSubgroups]) {
+        const [s] = await runConformance({ backends: [b], filter: op, runs: RUNS, seed: SEED + 2 });
+        expect(s!.status, `subgroups ${b.info.subgroupsEverywhere ? "all" : "off"}: ${explain(s!)}`).toBe("pass");
+        expect(s!.executed).toBeGreaterThanOrEqual(RUNS);
+      }
     });
   }
 
