@@ -11,6 +11,8 @@
  *      bit for bit against the reference;
  *   5. (`--only …,conform`) the conformance suite on this adapter, subgroups on and off.
  * GEMV cases run with subgroups on and off (`--sg on,off`; only off without the feature).
+ * Attention: `--ctx 1024,4096` picks the contexts, `--attn-variants split` leaves out the
+ * one-dispatch kernel, `--no-attn-check` the comparison with the reference; `--conform-runs N`.
  * Timing: GPU timestamps around each dispatch (one compute pass per dispatch, Dawn's timestamp
  * quantization disabled), median of many; weights rotate over enough buffer copies that each
  * dispatch reads past the L2 cache. Prints a markdown table and writes JSON to `--json FILE`.
