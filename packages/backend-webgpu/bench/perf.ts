@@ -546,12 +546,13 @@ for (const ctx of !ONLY.has("attn") ? [] : CTXS) {
 
 // ---------- 5. conformance on this adapter ----------
 if (ONLY.has("conform")) {
-  for (const sg of SG_MODES) {
-    const backend = await createWebGpuBackendOn(gpu, source, { subgroups: sg ? "auto" : "off" });
+  // "all" puts the subgroup path in every kernel (the GEMV and KV4 plans skip it under "auto"); "off" in none.
+  for (const mode of SG_MODES.map((sg) => (sg ? "all" : "off") as const)) {
+    const backend = await createWebGpuBackendOn(gpu, source, { subgroups: mode });
     const runs = Number(opt("--conform-runs") ?? 5);
     const res = await runConformance({ backends: [backend], runs, seed: 20261127 });
     const bad = res.filter((r) => r.status !== "pass" && r.status !== "unsupported");
-    log(`conformance, subgroups ${backend.info.subgroups ? "on" : "off"} (${runs} random cases per op, seed 20261127): ${res.filter((r) => r.status === "pass").length} ops pass, ${bad.length} fail, ${res.filter((r) => r.status === "unsupported").length} unsupported; worst ULP ${Math.max(0, ...res.map((r) => r.worstUlp ?? 0))}${bad.length ? `; failing: ${bad.map((r) => `${r.op} (${r.failures[0]?.message ?? r.note ?? r.status})`).join("; ")}` : ""}`);
+    log(`conformance, subgroups ${backend.info.subgroups ? mode : "off"} (${runs} random cases per op, seed 20261127): ${res.filter((r) => r.status === "pass").length} ops pass, ${bad.length} fail, ${res.filter((r) => r.status === "unsupported").length} unsupported; worst ULP ${Math.max(0, ...res.map((r) => r.worstUlp ?? 0))}${bad.length ? `; failing: ${bad.map((r) => `${r.op} (${r.failures[0]?.message ?? r.note ?? r.status})`).join("; ")}` : ""}`);
     results.push({ kind: "conformance", subgroups: backend.info.subgroups, runs, ops: res.map((r) => ({ op: r.op, status: r.status, executed: r.executed, worstUlp: r.worstUlp })) });
     flushJson();
     await backend.dispose();
