@@ -547,7 +547,7 @@ for (const ctx of !ONLY.has("attn") ? [] : CTXS) {
 // ---------- 5. conformance on this adapter ----------
 if (ONLY.has("conform")) {
   // "all" puts the subgroup path in every kernel (the GEMV and KV4 plans skip it under "auto"); "off" in none.
-  for (const mode of SG_MODES.map((sg) => (sg ? "all" : "off") as const)) {
+  for (const mode of SG_MODES.map((sg) => (sg ? ("all" as const) : ("off" as const)))) {
     const backend = await createWebGpuBackendOn(gpu, source, { subgroups: mode });
     const runs = Number(opt("--conform-runs") ?? 5);
     const res = await runConformance({ backends: [backend], runs, seed: 20261127 });

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OP_NAMES, type OpName } from "@qoq/core";
-import { runConformance, type OpSummary } from "@qoq/oracle";
+import { runConformance, verifyGoldensOn, type OpSummary } from "@qoq/oracle";
+import { join } from "node:path";
 import { readdirSync } from "node:fs";
 import { readWgsl, SUBGROUP_OPS, wgslDir, type WebGpuBackend } from "../src/index.js";
 import { RUNS, SEED, startBackend } from "./setup.js";
@@ -39,6 +40,14 @@ function explain(s: OpSummary): string {
 }
 
 describe("webgpu conformance (exact)", () => {
+  it("reproduces the repository's golden vectors byte for byte (qoq golden verify --backend webgpu); only the offline transforms are skipped", async () => {
+    const { checked, problems, skipped } = await verifyGoldensOn(join(import.meta.dirname, "..", "..", "..", "golden"), backend);
+    expect(problems).toEqual([]);
+    expect(checked).toBeGreaterThan(0);
+    const skippedOps = new Set(skipped.map((p) => p.file.split("/")[0]));
+    for (const op of skippedOps) expect(SUPPORTED).not.toContain(op);
+  });
+
   it("reports the adapter and the features the kernels use", () => {
     expect(backend.info.adapter.description.length).toBeGreaterThan(0);
     // The kernels never need shader-f16; dot4I8Packed is used when the language feature exists.

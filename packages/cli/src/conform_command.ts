@@ -124,7 +124,7 @@ export async function conform(opts: ConformOptions): Promise<number> {
   }
   let goldens = { checked: 0, problems: 0 };
   if (opts.goldenDir && existsSync(opts.goldenDir) && !(opts.op ?? "").includes("(")) {
-    const g = verifyGoldens(opts.goldenDir);
+    const g = await verifyGoldens(opts.goldenDir);
     goldens = { checked: g.checked, problems: g.problems.length };
     process.stdout.write(`\ngoldens: ${g.checked} file(s) reproduced byte for byte, ${g.problems.length} problem(s)\n`);
     for (const p of g.problems) process.stdout.write(`  ✗ ${p.file}: ${p.problem}\n`);

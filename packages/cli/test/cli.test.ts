@@ -101,4 +101,15 @@ describe("qoq conform and golden", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/0 problem/);
   });
+
+  it("golden verify --backend runs the goldens on each named backend; onnx-fp16 (a tolerance contract) is not byte-exact and fails; an unknown name is a usage error", () => {
+    const r = qoq("golden", "verify", "--backend", "cpu,reference");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^cpu: \d+ golden file\(s\) reproduced byte for byte, 0 problem\(s\), 0 skipped$/m);
+    expect(r.stdout).toMatch(/^reference: \d+ golden file\(s\) reproduced byte for byte, 0 problem\(s\), 0 skipped$/m);
+    const onnx = qoq("golden", "verify", "--backend", "onnx-fp16");
+    expect(onnx.code).toBe(1);
+    expect(onnx.stdout).toMatch(/✗ onnx-fp16: /);
+    expect(qoq("golden", "verify", "--backend", "nope").code).toBe(2);
+  });
 });

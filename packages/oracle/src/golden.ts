@@ -2,13 +2,14 @@
  * Golden vectors: small safetensors files, one per case, holding the inputs (`in.<name>`) and
  * the reference outputs (`out.<name>`) of one op call, with the op and parameters in the
  * metadata; a `MANIFEST.sha256` (the `sha256sum` format) lists every file. `verify` proves the
- * reference still reproduces every file byte for byte.
+ * reference still reproduces every file byte for byte, and `verifyGoldensOn` that another backend
+ * does too.
  * @module
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative, sep } from "node:path";
-import { bytesEqual, IoError, OP_NAMES, parseSafetensors, QoqError, serializeSafetensors, type NamedTensors, type OpCase, type OpName } from "@qoq/core";
+import { bytesEqual, IoError, OP_NAMES, parseSafetensors, QoqError, serializeSafetensors, type Backend, type NamedTensors, type OpCase, type OpName } from "@qoq/core";
 import { runReference } from "@qoq/reference";
 import { OP_SPECS } from "./specs/index.js";
 
@@ -85,14 +86,23 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
+/** Runs one golden's op: the reference's `runReference`, or a backend's `run`. */
+type GoldenRunner = (op: OpName, inputs: NamedTensors, params: Record<string, number | string>) => NamedTensors | Promise<NamedTensors>;
+
 /**
- * Check every golden: manifest hash matches, the reference reproduces the stored outputs byte for
- * byte, every op has a golden, and no file is missing from or extra to the manifest.
+ * The walk shared by {@link verifyGoldens} and {@link verifyGoldensOn}: manifest and file checks,
+ * then each golden's op run by `run` (or skipped when `skip` names a reason) and its outputs
+ * compared with the stored ones byte for byte.
  */
-export function verifyGoldens(dir: string): { checked: number; problems: GoldenProblem[] } {
+async function walkGoldens(
+  dir: string,
+  run: GoldenRunner,
+  skip: (op: OpName, params: Record<string, number | string>) => string | undefined,
+): Promise<{ checked: number; problems: GoldenProblem[]; skipped: GoldenProblem[] }> {
   const manifestPath = join(dir, MANIFEST);
   if (!existsSync(manifestPath)) throw new IoError(`no ${MANIFEST} in '${dir}'; run 'qoq golden update' first`);
   const problems: GoldenProblem[] = [];
+  const skipped: GoldenProblem[] = [];
   const entries = readFileSync(manifestPath, "utf8")
     .split("\n")
     .filter((l) => l.trim() !== "")
@@ -116,18 +126,24 @@ export function verifyGoldens(dir: string): { checked: number; problems: GoldenP
     try {
       const { tensors, metadata } = parseSafetensors(bytes);
       const op = metadata.op as OpName;
+      const params = JSON.parse(metadata.params ?? "{}") as Record<string, number | string>;
       const inputs: NamedTensors = {};
       const stored: NamedTensors = {};
       for (const [k, v] of Object.entries(tensors)) {
         if (k.startsWith("in.")) inputs[k.slice(3)] = v;
         else if (k.startsWith("out.")) stored[k.slice(4)] = v;
       }
-      const outputs = runReference(op, inputs, JSON.parse(metadata.params ?? "{}") as Record<string, number | string>);
+      covered.add(op);
+      const why = skip(op, params);
+      if (why !== undefined) {
+        skipped.push({ file, problem: why });
+        continue;
+      }
+      const outputs = await run(op, inputs, params);
       const names = new Set([...Object.keys(outputs), ...Object.keys(stored)]);
       for (const n of names) {
         if (!outputs[n] || !stored[n] || !bytesEqual(outputs[n]!, stored[n]!)) problems.push({ file, problem: `output '${n}' no longer reproduced byte for byte` });
       }
-      covered.add(op);
       checked++;
     } catch (e) {
       if (!(e instanceof QoqError)) throw e;
@@ -135,5 +151,31 @@ export function verifyGoldens(dir: string): { checked: number; problems: GoldenP
     }
   }
   for (const op of OP_NAMES) if (!covered.has(op)) problems.push({ file: `${op}/`, problem: "op has no golden vector" });
+  return { checked, problems, skipped };
+}
+
+/**
+ * Check every golden: manifest hash matches, the reference reproduces the stored outputs byte for
+ * byte, every op has a golden, and no file is missing from or extra to the manifest.
+ */
+export async function verifyGoldens(dir: string): Promise<{ checked: number; problems: GoldenProblem[] }> {
+  const { checked, problems } = await walkGoldens(dir, (op, inputs, params) => runReference(op, inputs, params), () => undefined);
   return { checked, problems };
+}
+
+/**
+ * {@link verifyGoldens} on another backend: every golden whose op `backend` supports is run there
+ * and must reproduce the stored (reference) outputs byte for byte; the others are listed in
+ * `skipped` with the backend's reason. Manifest and coverage problems are reported as by
+ * {@link verifyGoldens}.
+ */
+export async function verifyGoldensOn(dir: string, backend: Backend): Promise<{ checked: number; problems: GoldenProblem[]; skipped: GoldenProblem[] }> {
+  return walkGoldens(
+    dir,
+    (op, inputs, params) => backend.run(op, inputs, params),
+    (op, params) => {
+      const s = backend.supports(op, params);
+      return s === "supported" ? undefined : `unsupported by ${backend.name}: ${s.unsupported}`;
+    },
+  );
 }
