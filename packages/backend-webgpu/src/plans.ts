@@ -285,6 +285,27 @@ export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams
     }
     case "attention_kv4_decode":
       return kv4DecodePlan(I, dims);
+    case "reorder_channels": {
+      const [n, k] = [dims.N!, dims.K!];
+      const dtype = I.w!.dtype;
+      const prev = I.prev;
+      const c = prev === undefined ? 0 : dims.C!;
+      const outputs = [
+        { name: "w", dtype, shape: [n, k] },
+        { name: "perm", dtype: "i32" as const, shape: [k] },
+        ...(prev === undefined ? [] : [{ name: "prev", dtype, shape: [k, c] }]),
+      ];
+      return {
+        kernel: "reorder_channels.wgsl",
+        includes: [],
+        inputs: [words(I.w!), words(I.xmax!), prev === undefined ? new Uint32Array(1) : words(prev)],
+        outputs,
+        params: [k, n, c, dtype === "f64" ? 2 : 1, prev === undefined ? 0 : 1],
+        grid: ELEM_WG(k),
+        // Without prev, the kernel's prev output binding is a scratch word it never writes.
+        ...(prev === undefined ? { scratch: 1 } : {}),
+      };
+    }
     default:
       return undefined;
   }
@@ -337,7 +358,6 @@ export function unsupportedReason(op: OpName): string | undefined {
     case "smooth_attention":
     case "hadamard_rotate":
     case "smooth_linear":
-    case "reorder_channels":
     case "clip_search":
       return "webgpu: offline float64 weight transform, run once on the host; WGSL has no binary64";
     default:

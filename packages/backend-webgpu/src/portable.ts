@@ -193,7 +193,8 @@ export class WebGpuBackend implements Backend {
       plan.inputs.forEach((w, i) => entries.push({ binding: 1 + i, resource: { buffer: buffer(w.byteLength, STORAGE, w) } }));
       const outs = plan.outputs.map((o, i) => {
         const count = o.shape.reduce((a, b) => a * b, 1);
-        const payload = count * 4;
+        // One u32 word per element, two for binary64 (its little-endian words: low, high).
+        const payload = count * (o.dtype === "f64" ? 8 : 4);
         const init = allocGuarded(o.name, payload).bytes;
         const gpu = buffer(init.length, STORAGE | COPY_SRC, init);
         const read = buffer(init.length, MAP_READ | COPY_DST);
@@ -226,7 +227,7 @@ export class WebGpuBackend implements Backend {
         const bytes = new Uint8Array(o.read.getMappedRange().slice(0));
         o.read.unmap();
         guarded.push({ name: o.name, bytes, payloadBytes: o.payload });
-        const words = new Uint32Array(bytes.buffer, GUARD_BYTES, o.count);
+        const words = new Uint32Array(bytes.buffer, GUARD_BYTES, o.payload / 4);
         result[o.name] = toTensor(o.dtype, o.shape, words);
       }
       this.last = guarded;
@@ -296,6 +297,8 @@ function toTensor(dtype: DType, shape: readonly number[], w: Uint32Array): Tenso
       return { dtype, shape: [...shape], data: new Int32Array(w.slice().buffer) };
     case "f32":
       return { dtype, shape: [...shape], data: new Float32Array(w.slice().buffer) };
+    case "f64":
+      return { dtype, shape: [...shape], data: new Float64Array(w.slice().buffer) };
     default:
       throw new WebGpuKernelError(`webgpu: no read-back for dtype ${dtype}`);
   }

@@ -17,6 +17,7 @@ import {
   type NamedTensors,
   type OpName,
   type ResolvedParams,
+  type Tensor,
 } from "@qoq/core";
 
 /** Largest K of the int32 accumulators of `gemm_w4a8_g128` and `gemm_w8a8`: ⌊(2^31 − 1)/(128·128)⌋. */
@@ -164,8 +165,23 @@ export function validateInputs(op: OpName, inputs: NamedTensors, params: Resolve
     case "attention_kv4_decode":
       checkDecode(inputs, dims);
       return;
+    case "reorder_channels":
+      // The reference's order: floatValues(w), maximaValues(xmax), then floatValues(prev).
+      assertFinite("w", inputs.w!);
+      checkMaxima("xmax", inputs.xmax!);
+      if (inputs.prev !== undefined) assertFinite("prev", inputs.prev);
+      return;
     default:
       return;
+  }
+}
+
+/** The reference's `maximaValues`: finite ({@link NonFiniteError}) and not negative ({@link RangeViolationError}; −0 is accepted). */
+function checkMaxima(name: string, t: Tensor): void {
+  assertFinite(name, t);
+  const v = t.data as Float32Array;
+  for (let i = 0; i < v.length; i++) {
+    if (v[i]! < 0) throw new RangeViolationError(name, i, `${v[i]} is negative; a maximum of absolute values must be ≥ 0`);
   }
 }
 

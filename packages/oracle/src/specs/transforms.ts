@@ -103,6 +103,12 @@ export const reorderChannelsSpec: OpSpec = defineSpec({
   edgeCases: () => [
     makeCase("reorder_channels", { n: 8, k: 32, c: 4, prev: 1 }, linearPair(rngFor(890), 8, 32, 4)),
     makeCase("reorder_channels", { n: 3, k: 5, prev: 0, ties: 1 }, { w: f32Data(rngFor(891), [3, 5], "gaussian"), xmax: fromNumbers("f32", [5], [2, 1, 2, 0, 1]) }),
+    // binary64 weights; ties between −0 and +0 and between subnormal maxima.
+    makeCase(
+      "reorder_channels",
+      { n: 4, k: 6, c: 3, prev: 1, ties: 1, dtype: "f64" },
+      { w: f64Data(rngFor(892), [4, 6], "gaussian"), xmax: fromNumbers("f32", [6], [1e-45, 0, -0, 1e-45, 3, 0]), prev: f64Data(rngFor(893), [6, 3], "gaussian") },
+    ),
   ],
   randomCase: (rng, seed) => {
     const n = pick(rng, [1, 8, 33]);
