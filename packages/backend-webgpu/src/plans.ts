@@ -6,6 +6,7 @@
  * @module
  */
 import { gemvPlan } from "./gemv.js";
+import { hadamardBlockSize } from "@qoq/reference";
 import { UnsupportedError, type Dims, type DType, type NamedTensors, type OpName, type ResolvedParams, type Tensor } from "@qoq/core";
 
 /** Everything the backend needs to dispatch one op. */
@@ -306,6 +307,27 @@ export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams
         ...(prev === undefined ? { scratch: 1 } : {}),
       };
     }
+    case "hadamard_rotate": {
+      const [r, c] = [dims.R!, dims.C!];
+      const input = params.side === "input";
+      const [nvec, n] = input ? [r, c] : [c, r];
+      const b = hadamardBlockSize(n);
+      const nblk = Math.floor(n / b);
+      // Words 0–1: 1/√b as the reference computes it; then the weight as binary64 (binary32 widens exactly).
+      const x = new Float64Array(1 + r * c);
+      x[0] = 1 / Math.sqrt(b);
+      x.set(I.w!.data as Float32Array | Float64Array, 1);
+      const dtype = I.w!.dtype;
+      return {
+        kernel: "hadamard_rotate.wgsl",
+        includes: ["f64.wgsl"],
+        inputs: [new Uint32Array(x.buffer)],
+        outputs: [{ name: "w", dtype, shape: [r, c] }],
+        params: [nvec * nblk, nblk, b, input ? c : 1, input ? 1 : c, dtype === "f64" ? 1 : 0],
+        grid: ELEM_WG(nvec * nblk),
+        scratch: Math.max(1, 2 * r * c),
+      };
+    }
     default:
       return undefined;
   }
@@ -356,7 +378,6 @@ export function kv4DecodePlan(I: NamedTensors, dims: Dims, variant: "split" | "s
 export function unsupportedReason(op: OpName): string | undefined {
   switch (op) {
     case "smooth_attention":
-    case "hadamard_rotate":
     case "smooth_linear":
     case "clip_search":
       return "webgpu: offline float64 weight transform, run once on the host; WGSL has no binary64";

@@ -19,6 +19,7 @@ import {
   type ResolvedParams,
   type Tensor,
 } from "@qoq/core";
+import { hadamardBlockSize } from "@qoq/reference";
 
 /** Largest K of the int32 accumulators of `gemm_w4a8_g128` and `gemm_w8a8`: ⌊(2^31 − 1)/(128·128)⌋. */
 export const MAX_K_128x128 = Math.floor(2147483647 / (128 * 128));
@@ -165,6 +166,12 @@ export function validateInputs(op: OpName, inputs: NamedTensors, params: Resolve
     case "attention_kv4_decode":
       checkDecode(inputs, dims);
       return;
+    case "hadamard_rotate":
+      // The reference checks the rotated size (ParamError for an odd size > 1) before the values.
+      if (params.side === "input") hadamardBlockSize(dims.C!, `the C = ${dims.C} columns of 'w' (side=input, W·H)`);
+      else hadamardBlockSize(dims.R!, `the R = ${dims.R} rows of 'w' (side=output, Hᵀ·W)`);
+      assertFinite("w", inputs.w!);
+      return;
     case "reorder_channels":
       // The reference's order: floatValues(w), maximaValues(xmax), then floatValues(prev).
       assertFinite("w", inputs.w!);
@@ -175,6 +182,7 @@ export function validateInputs(op: OpName, inputs: NamedTensors, params: Resolve
       return;
   }
 }
+
 
 /** The reference's `maximaValues`: finite ({@link NonFiniteError}) and not negative ({@link RangeViolationError}; −0 is accepted). */
 function checkMaxima(name: string, t: Tensor): void {
@@ -269,8 +277,20 @@ export function postCheck(op: OpName, inputs: NamedTensors, out: NamedTensors, d
       if (i >= 0) throw new OverflowError(`${op}: output 'y' at flat index ${i} overflows binary16 (${fromF16Bits(y[i]!)})`);
       return;
     }
+    case "hadamard_rotate":
+      // The reference's weightTensor: an output that is (or rounds to) ±∞ is an OverflowError.
+      firstNonFinite("w", out.w!);
+      return;
     default:
       return;
+  }
+}
+
+/** The reference's `weightTensor` check: a non-finite output value (overflow of binary32/binary64) is an {@link OverflowError}. */
+function firstNonFinite(name: string, t: Tensor): void {
+  const v = t.data as Float32Array | Float64Array;
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i]!)) throw new OverflowError(`output '${name}' at flat index ${i}: ${v[i]} overflows ${t.dtype === "f32" ? "binary32" : "binary64"}`);
   }
 }
 
