@@ -137,3 +137,35 @@ fn f64_to_f32_bits(x: vec2<u32>) -> u32 {
   let m = u64_shl(X.m, lz);
   return X.s | pack_rn(m.y, X.e - 1075 - i32(lz) + 32, m.x != 0u, 23, -149, 127, 0x7f800000u);
 }
+
+// a / b, correctly rounded (b nonzero): 63 quotient bits of the normalized significands by
+// restoring division, the remainder as sticky bit.
+fn f64_div(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  let A = f64_unpack(a);
+  let B = f64_unpack(b);
+  let s = A.s ^ B.s;
+  if (A.special || B.special || u64_zero(B.m)) { return F64_NAN; }
+  if (u64_zero(A.m)) { return vec2<u32>(0u, s); }
+  let la = u64_clz(A.m) - 11u;
+  let lb = u64_clz(B.m) - 11u;
+  var r = u64_shl(A.m, la);
+  let d = u64_shl(B.m, lb);
+  var e = (A.e - i32(la)) - (B.e - i32(lb));
+  if (u64_lt(r, d)) { r = u64_shl(r, 1u); e -= 1; }
+  var q = vec2<u32>(0u, 0u);
+  for (var i = 0; i < 63; i++) {
+    q = u64_shl(q, 1u);
+    if (!u64_lt(r, d)) { r = u64_sub(r, d); q.x |= 1u; }
+    r = u64_shl(r, 1u);
+  }
+  if (!u64_zero(r)) { q.x |= 1u; }
+  return f64_round_pack(s, e + 1023, q);
+}
+
+// Exact conversions to binary64: an unsigned integer, a binary32 value (finite).
+fn u32_to_f64(v: u32) -> vec2<u32> { return f64_round_pack(0u, 1085, vec2<u32>(v, 0u)); }
+fn f32_to_f64(x: f32) -> vec2<u32> {
+  let U = unpack_f32(x);
+  return f64_round_pack(U.s, U.e + 1085, vec2<u32>(U.sig, 0u));
+}
+fn f64_finite(x: vec2<u32>) -> bool { return ((x.y >> 20u) & 0x7ffu) != 0x7ffu; }

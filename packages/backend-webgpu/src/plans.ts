@@ -328,6 +328,21 @@ export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams
         scratch: Math.max(1, 2 * r * c),
       };
     }
+    case "clip_search": {
+      const [n, k, t] = [dims.N!, dims.K!, dims.T!];
+      const ms = new Uint32Array(new Float64Array([params.max_shrink as number]).buffer);
+      return {
+        kernel: "clip_search.wgsl",
+        includes: ["f64.wgsl"],
+        inputs: [words(I.w!), words(I.x!)],
+        outputs: [
+          { name: "ratio", dtype: "f32", shape: [n] },
+          { name: "err", dtype: "f64", shape: [n] },
+        ],
+        params: [n, k, t, params.grid as number, ms[0]!, ms[1]!],
+        grid: ROW_WG(n),
+      };
+    }
     default:
       return undefined;
   }
@@ -379,7 +394,6 @@ export function unsupportedReason(op: OpName): string | undefined {
   switch (op) {
     case "smooth_attention":
     case "smooth_linear":
-    case "clip_search":
       return "webgpu: offline float64 weight transform, run once on the host; WGSL has no binary64";
     default:
       return undefined;

@@ -172,6 +172,11 @@ export function validateInputs(op: OpName, inputs: NamedTensors, params: Resolve
       else hadamardBlockSize(dims.R!, `the R = ${dims.R} rows of 'w' (side=output, Hᵀ·W)`);
       assertFinite("w", inputs.w!);
       return;
+    case "clip_search":
+      if (dims.T! < 1) throw new ShapeError(`clip_search: 'x' has T = 0 calibration tokens; at least one is needed`);
+      assertFinite("w", inputs.w!);
+      assertFinite("x", inputs.x!);
+      return;
     case "reorder_channels":
       // The reference's order: floatValues(w), maximaValues(xmax), then floatValues(prev).
       assertFinite("w", inputs.w!);
@@ -275,6 +280,14 @@ export function postCheck(op: OpName, inputs: NamedTensors, out: NamedTensors, d
       const y = out.y!.data as Uint16Array;
       const i = firstInfF16(y);
       if (i >= 0) throw new OverflowError(`${op}: output 'y' at flat index ${i} overflows binary16 (${fromF16Bits(y[i]!)})`);
+      return;
+    }
+    case "clip_search": {
+      // The kernel marks a row whose scale overflows binary16 or whose output error is not finite with a NaN err.
+      const err = out.err!.data as Float64Array;
+      for (let row = 0; row < err.length; row++) {
+        if (!Number.isFinite(err[row]!)) throw new OverflowError(`clip_search: row ${row}: a scale overflows binary16 or the output error overflows float64 (inputs too large)`);
+      }
       return;
     }
     case "hadamard_rotate":

@@ -69,6 +69,47 @@ async function sameAsReference(w: Tensor, side: "input" | "output"): Promise<voi
   expect(first, `${differ} of ${a.length} words differ`).toBe("");
 }
 
+/** Every output of `op` bit for bit as the reference's. */
+async function opSameAsReference(op: string, inputs: Record<string, Tensor>, params: Record<string, number | string>): Promise<void> {
+  const want = runReference(op, inputs, params);
+  const got = await gpu.run(op as "clip_search", inputs, params);
+  for (const [name, t] of Object.entries(want)) {
+    expect(got[name]!.dtype).toBe(t.dtype);
+    const [a, b] = [bitsOf(t), bitsOf(got[name]!)];
+    const i = a.findIndex((v, j) => v !== b[j]);
+    expect(i, `${op} ${JSON.stringify(params)} output '${name}': word ${i} differs (reference ${Array.from(a)}, got ${Array.from(b)})`).toBe(-1);
+  }
+}
+
+function gaussianF32(next: () => number, count: number, sigma: number): Float32Array {
+  const v = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    const u = (next() + 1) / 4294967297;
+    const w = (next() + 1) / 4294967297;
+    v[i] = sigma * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * w) * (next() % 16 === 0 ? 30 : 1);
+  }
+  return v;
+}
+
+describe("emulated binary64 division (f64.wgsl) through clip_search", () => {
+  it("err = Σ/T for T not a power of two, grids and max_shrink whose ratios are inexact", async () => {
+    const next = rng(SEED + 11);
+    for (const [t, grid, ms] of [[3, 7, 0.37], [5, 13, 0.8], [7, 20, 0.99], [11, 3, 0.5], [1, 80, 0.8]] as const) {
+      const [n, k] = [3, 24];
+      const w = tensor("f32", [n, k], gaussianF32(next, n * k, 0.05));
+      const x = tensor("f32", [t, k], gaussianF32(next, t * k, 1));
+      await opSameAsReference("clip_search", { w, x }, { grid, max_shrink: ms });
+    }
+  });
+
+  it("weights whose scale overflows binary16 are an OverflowError on both backends", async () => {
+    const w = tensor("f32", [1, 4], Float32Array.from([3e38, -3e38, 1, 2]));
+    const x = tensor("f32", [2, 4], Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]));
+    expect(() => runReference("clip_search", { w, x }, { grid: 4 })).toThrow(OverflowError);
+    await expect(gpu.run("clip_search", { w, x }, { grid: 4 })).rejects.toThrow(OverflowError);
+  });
+});
+
 describe("emulated binary64 (f64.wgsl) through hadamard_rotate", () => {
   const ranges: [string, number, number, number][] = [
     ["subnormal and smallest normal operands", 0, 3, 1],

@@ -129,6 +129,8 @@ export const clipSearchSpec: OpSpec = defineSpec({
   edgeCases: () => [
     makeCase("clip_search", { n: 4, k: 32, t: 16, grid: 20 }, { w: f32Data(rngFor(910), [4, 32], "outliers", 0.05), x: f32Data(rngFor(911), [16, 32], "gaussian") }, { grid: 20 }),
     makeCase("clip_search", { n: 2, k: 8, t: 4, grid: 80, data: "zeros" }, { w: f32Data(rngFor(912), [2, 8], "zeros"), x: f32Data(rngFor(913), [4, 8], "gaussian") }),
+    // T not a power of two (err/T rounds) and inexact candidate ratios.
+    makeCase("clip_search", { n: 3, k: 24, t: 3, grid: 7, max_shrink: 0.37 }, { w: f32Data(rngFor(914), [3, 24], "outliers", 0.05), x: f32Data(rngFor(915), [3, 24], "gaussian") }, { grid: 7, max_shrink: 0.37 }),
   ],
   randomCase: (rng, seed) => {
     const n = pick(rng, [1, 4, 9]);
