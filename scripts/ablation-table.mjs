@@ -6,6 +6,7 @@
 //   node scripts/ablation-table.mjs [--max-chars N] [--max-chars-extra N] [--max-chars-synthetic N] [--samples N] [--backend cpu] [--out docs/ablation.md]
 // To spread the work over processes: run each model with --only NAME --results PART.json, then
 // render the table from the parts with --from PART1.json,PART2.json,… (no model is run then).
+// --rows "LABEL|LABEL" and --variants g128,chn run only those rows (to complete a part by hand).
 import { execSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -38,6 +39,8 @@ const { values } = parseArgs({
     backend: { type: "string" },
     "max-chars-synthetic": { type: "string" },
     only: { type: "string" },
+    rows: { type: "string" },
+    variants: { type: "string" },
     results: { type: "string" },
     from: { type: "string" },
     out: { type: "string" },
@@ -149,7 +152,11 @@ for (const m of values.from !== undefined ? [] : MODELS) {
   const fp = createFp32Model(weights);
   const kv = { prefillKv: "kv4" };
   const rows = []; // [label, variant, results per text]
+  const onlyRows = values.rows?.split("|");
+  const onlyVariants = values.variants?.split(",");
   const run = async (label, variant, make) => {
+    if (onlyRows !== undefined && !onlyRows.includes(label)) return;
+    if (onlyVariants !== undefined && !onlyVariants.includes(variant)) return;
     const t0 = performance.now();
     const model = await make();
     const res = [];
@@ -230,9 +237,10 @@ for (const s of sections) {
   const fp16 = s.rows.find((r) => r.label === "FP16-ONNX").res;
   for (const variant of ["g128", "chn"]) {
     const rtn = s.rows.find((r) => r.variant === variant && r.label === "W4A8KV4 RTN").res;
-    const qoq = s.rows.find((r) => r.variant === variant && r.label === "QoQ, grid-searched smoothing").res;
+    const qoqRow = s.rows.find((r) => r.variant === variant && r.label.startsWith("QoQ, grid-searched smoothing"));
+    const qoq = qoqRow.res;
     const cells = TEXTS.map((_, i) => `${f(fp16[i].ppl)} → ${f(rtn[i].ppl)} → ${f(qoq[i].ppl)} (${recovered(s, rtn[i], qoq[i], fp16[i])}; KL ${rtn[i].kl.toExponential(2)} → ${qoq[i].kl.toExponential(2)})`);
-    lines.push(`| ${s.model.name} | ${variant === "g128" ? `per-group g${s.model.group}` : "per-channel"} | ${cells.join(" | ")} |`);
+    lines.push(`| ${s.model.name}${qoqRow.label.endsWith("†") ? " †" : ""} | ${variant === "g128" ? `per-group g${s.model.group}` : "per-channel"} | ${cells.join(" | ")} |`);
   }
 }
 lines.push("");
@@ -244,6 +252,8 @@ for (const s of sections) {
       `per-group variant with group ${s.model.group}; ${s.samples} calibration windows; ${s.model.maxChars} characters of each text (${s.rows[0].res.map((r) => r.tokens).join(" / ")} tokens).`,
     "",
   );
+  // A section whose run was completed from an earlier run's rows says so (parts merged by hand, see s.note).
+  if (s.note !== undefined) lines.push(s.note, "");
   const fp16 = s.rows.find((r) => r.label === "FP16-ONNX").res;
   lines.push(`| variant | row | ${TEXTS.map((t) => `ppl ${t.name} | KL | recovered`).join(" | ")} |`);
   lines.push(`|---|---|${TEXTS.map(() => "---:|---:|---:").join("|")}|`);
