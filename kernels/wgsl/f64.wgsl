@@ -169,3 +169,53 @@ fn f32_to_f64(x: f32) -> vec2<u32> {
   return f64_round_pack(U.s, U.e + 1085, vec2<u32>(U.sig, 0u));
 }
 fn f64_finite(x: vec2<u32>) -> bool { return ((x.y >> 20u) & 0x7ffu) != 0x7ffu; }
+
+// sqrt(a), correctly rounded (a ≥ 0 finite; −0 gives −0): digit-by-digit integer root of
+// m·2^66 (60 bits), the remainder as sticky bit.
+fn f64_sqrt(a: vec2<u32>) -> vec2<u32> {
+  let A = f64_unpack(a);
+  if (A.special) { return F64_NAN; }
+  if (u64_zero(A.m)) { return a; }
+  let l = u64_clz(A.m) - 11u;
+  var m = u64_shl(A.m, l);
+  var e = A.e - i32(l) - 1075;
+  if ((e & 1) != 0) { m = u64_shl(m, 1u); e -= 1; }
+  var res = vec2<u32>(0u, 0u);
+  var rem = vec2<u32>(0u, 0u);
+  for (var j = 0u; j < 60u; j++) {
+    var pair = 0u;
+    if (j <= 26u) {
+      let sh = 52u - 2u * j;
+      pair = select(m.x >> sh, m.y >> (sh - 32u), sh >= 32u);
+      if (sh > 0u && sh < 32u) { pair |= m.y << (32u - sh); }
+      pair &= 3u;
+    }
+    rem = u64_shl(rem, 2u);
+    rem.x |= pair;
+    let trial = u64_shl(res, 2u) | vec2<u32>(1u, 0u);
+    res = u64_shl(res, 1u);
+    if (!u64_lt(rem, trial)) { rem = u64_sub(rem, trial); res.x |= 1u; }
+  }
+  if (!u64_zero(rem)) { res.x |= 1u; }
+  return f64_round_pack(0u, (e - 66) / 2 + 1085, res);
+}
+
+// a ≤ b for finite a, b (±0 equal).
+fn f64_le(a: vec2<u32>, b: vec2<u32>) -> bool {
+  if (u64_zero(vec2<u32>(a.x, a.y & 0x7fffffffu)) && u64_zero(vec2<u32>(b.x, b.y & 0x7fffffffu))) { return true; }
+  let ka = select(vec2<u32>(a.x, a.y | 0x80000000u), vec2<u32>(~a.x, ~a.y), (a.y & 0x80000000u) != 0u);
+  let kb = select(vec2<u32>(b.x, b.y | 0x80000000u), vec2<u32>(~b.x, ~b.y), (b.y & 0x80000000u) != 0u);
+  return !u64_lt(kb, ka);
+}
+
+fn i32_to_f64(v: i32) -> vec2<u32> {
+  let r = u32_to_f64(u32(abs(v)));
+  return vec2<u32>(r.x, r.y | select(0u, 0x80000000u, v < 0));
+}
+
+// x · 2^n, correctly rounded (fdlibm's scalbn for a finite x).
+fn f64_scalbn(x: vec2<u32>, n: i32) -> vec2<u32> {
+  let X = f64_unpack(x);
+  if (X.special) { return F64_NAN; }
+  return f64_round_pack(X.s, X.e + n + 10, X.m);
+}

@@ -172,6 +172,12 @@ export function validateInputs(op: OpName, inputs: NamedTensors, params: Resolve
       else hadamardBlockSize(dims.R!, `the R = ${dims.R} rows of 'w' (side=output, Hᵀ·W)`);
       assertFinite("w", inputs.w!);
       return;
+    case "smooth_linear":
+      // The reference's order: floatValues(w), floatValues(prev), maximaValues(xmax).
+      assertFinite("w", inputs.w!);
+      assertFinite("prev", inputs.prev!);
+      checkMaxima("xmax", inputs.xmax!);
+      return;
     case "clip_search":
       if (dims.T! < 1) throw new ShapeError(`clip_search: 'x' has T = 0 calibration tokens; at least one is needed`);
       assertFinite("w", inputs.w!);
@@ -293,6 +299,10 @@ export function postCheck(op: OpName, inputs: NamedTensors, out: NamedTensors, d
     case "hadamard_rotate":
       // The reference's weightTensor: an output that is (or rounds to) ±∞ is an OverflowError.
       firstNonFinite("w", out.w!);
+      return;
+    case "smooth_linear":
+      firstNonFinite("w", out.w!);
+      firstNonFinite("prev", out.prev!);
       return;
     default:
       return;

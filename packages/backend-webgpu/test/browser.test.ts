@@ -108,7 +108,7 @@ describe("webgpu backend in headless Chromium (SwiftShader)", () => {
     expect(result.info!.dot4).toBe(result.info!.wgslLanguageFeatures.includes("packed_4x8_integer_dot_product"));
     expect(pageErrors).toEqual([]);
     expect(foreignRequests).toEqual([]);
-    expect(RUNTIME_OPS).toHaveLength(19);
+    expect(RUNTIME_OPS).toHaveLength(21);
   });
 
   for (const op of RUNTIME_OPS) {
