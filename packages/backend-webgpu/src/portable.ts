@@ -109,7 +109,7 @@ export class WebGpuBackend implements Backend {
     this.opts = opts;
   }
 
-  /** Every op but the offline float64 transforms. No kernel binds more than WebGPU's default of 8 storage buffers. */
+  /** Every op but `smooth_attention` (see {@link unsupportedReason}). No kernel binds more than WebGPU's default of 8 storage buffers. */
   supports(op: OpName, _params: ParamValues = {}): Support {
     const why = unsupportedReason(op);
     return why === undefined ? "supported" : { unsupported: why };
