@@ -195,10 +195,16 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
     }
     opts.onProgress?.(windowIndex + 1, set.windows.length);
   }
-  return { maxima, kept, ...(grams ? { grams } : {}), tokens: set.tokens };
+  for (const layerGrams of grams ?? []) {
+    for (const g of Object.values(layerGrams)) {
+      const w = Math.sqrt(g.length);
+      for (let i = 0; i < w; i++) for (let j = 0; j < i; j++) g[i * w + j] = g[j * w + i]!;
+    }
+  }
+    return { maxima, kept, ...(grams ? { grams } : {}), tokens: set.tokens };
 }
 
-/** `g += Σ_t x_t·x_tᵀ` for `tokens` rows of width `w` (the upper triangle is computed, then mirrored). */
+/** `g += Σ_t x_t·x_tᵀ` for `tokens` rows of width `w`, upper triangle only (mirrored once by {@link collectStats} after the last window). */
 function accumulateGram(g: Float64Array, x: Float32Array, tokens: number, w: number): void {
   for (let t = 0; t < tokens; t++) {
     const row = t * w;
@@ -209,5 +215,4 @@ function accumulateGram(g: Float64Array, x: Float32Array, tokens: number, w: num
       for (let j = i; j < w; j++) g[gi + j] = g[gi + j]! + xi * x[row + j]!;
     }
   }
-  for (let i = 0; i < w; i++) for (let j = 0; j < i; j++) g[i * w + j] = g[j * w + i]!;
 }

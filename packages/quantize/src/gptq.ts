@@ -12,9 +12,9 @@
  * j > i. A diagonal H gives `U_ij = 0` off the diagonal, so GPTQ then equals RTN code for code.
  * @module
  */
-import { fromF16Bits, ParamError, rne, tensor, type Backend, type Tensor } from "@qoq/core";
+import { fromF16Bits, ParamError, tensor, type Backend, type Tensor } from "@qoq/core";
 import { quantizeWeights, stackRows, type LlamaWeights, type QuantizedLinear, type QuantizedModel, type QuantizeWeightsOptions } from "@qoq/model";
-import { PROTECTIVE_RANGE_G128 } from "@qoq/reference";
+import { chnCode, levelOneCode, levelTwoCode } from "@qoq/reference";
 import type { LinearGrams } from "./calibration.js";
 
 /** GPTQ settings. */
@@ -140,9 +140,8 @@ export function fixedQuantizer(lin: QuantizedLinear): ElementQuantizer {
         const gi = r * groups + Math.floor(c / lin.group);
         const s2 = lin.s2.data[gi]!;
         const z = lin.zero.data[gi]!;
-        // Same operation order as the op: the f32 quotient, rounded, clamped to the protective range.
-        const u = s1 === 0 ? 0 : Math.min(PROTECTIVE_RANGE_G128, Math.max(-PROTECTIVE_RANGE_G128, rne(Math.fround(x / s1))));
-        const code = Math.min(15, Math.max(0, rne(u / s2) + z));
+        // The op's own formulas (levels 1 and 2) with its s1, s2, z.
+        const code = levelTwoCode(levelOneCode(x, s1), s2, z);
         return { code, value: s1 * (code - z) * s2 };
       };
     }
@@ -151,7 +150,7 @@ export function fixedQuantizer(lin: QuantizedLinear): ElementQuantizer {
         const s = fromF16Bits(lin.scale.data[r]!);
         const z = lin.zero.data[r]!;
         if (s === 0) return { code: 0, value: 0 };
-        const code = Math.min(15, Math.max(0, rne(Math.fround(x / s)) + z));
+        const code = chnCode(x, s, z);
         return { code, value: s * (code - z) };
       };
     case "w8a8":

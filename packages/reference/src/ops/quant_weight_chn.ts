@@ -60,11 +60,14 @@ export function quantizeWeightRowChn(w: ArrayLike<number>, offset: number, k: nu
   }
   // −vmin/s can exceed 15.5 only when s is a subnormal binary16 rounded down; clamp keeps z a UINT4.
   const zero = Math.min(15, Math.max(0, rne(Math.fround(-vmin / scale))));
-  for (let i = 0; i < k; i++) {
-    // Codes of clipped weights (and a quotient that overflows binary32 to ±∞) saturate at 0 or 15.
-    q[offset + i] = Math.min(15, Math.max(0, rne(Math.fround(w[offset + i]! / scale)) + zero));
-  }
+  for (let i = 0; i < k; i++) q[offset + i] = chnCode(w[offset + i]!, scale, zero);
   return { scale, zero };
+}
+
+/** The code of one weight under a nonzero per-channel `scale` and `zero`: `q = clamp(rne(f32(w / s)) + z, 0, 15)`. */
+export function chnCode(w: number, scale: number, zero: number): number {
+  // Codes of clipped weights (and a quotient that overflows binary32 to ±∞) saturate at 0 or 15.
+  return Math.min(15, Math.max(0, rne(Math.fround(w / scale)) + zero));
 }
 
 /** Reference of `quant_weight_chn`: w f32[N×K] and optional ratio f32[N] → q, zero (u8) and scale (f16 bits). */

@@ -31,11 +31,20 @@ function quantizeGroup(u: Int32Array, start: number, len: number, q: Uint8Array,
   // Integer ratios: the double quotient is never within rounding distance of a wrong half, so rne is exact.
   const s2 = Math.max(1, rne((vmax - vmin) / 15));
   const zero = Math.min(15, Math.max(0, rne(-vmin / s2)));
-  for (let i = 0; i < len; i++) {
-    // Clamping after adding z keeps q − z between −z and 15 − z, i.e. on the same side of 0 as rne(u/s2).
-    q[qOffset + i] = Math.min(15, Math.max(0, rne(u[start + i]! / s2) + zero));
-  }
+  for (let i = 0; i < len; i++) q[qOffset + i] = levelTwoCode(u[start + i]!, s2, zero);
   return { s2, zero };
+}
+
+/** Level 1 of one weight: `u = clamp(rne(f32(w / s1)), −119, 119)`, 0 when `s1 = 0`. */
+export function levelOneCode(w: number, s1: number): number {
+  // A scale rounded down (or a subnormal binary16 scale) can put |w/s1| past 119: clamp to the protective range.
+  return s1 === 0 ? 0 : Math.min(PROTECTIVE_RANGE_G128, Math.max(-PROTECTIVE_RANGE_G128, rne(Math.fround(w / s1))));
+}
+
+/** Level 2 of one level-1 integer: `q = clamp(rne(u / s2) + z, 0, 15)`. */
+export function levelTwoCode(u: number, s2: number, zero: number): number {
+  // Clamping after adding z keeps q − z between −z and 15 − z, i.e. on the same side of 0 as rne(u/s2).
+  return Math.min(15, Math.max(0, rne(u / s2) + zero));
 }
 
 /** Reference of `quant_weight_g128`: w f32[N×K] → q, zero, s2 (u8) and s1 (f16 bits), per the module formulas. */
@@ -64,10 +73,7 @@ export const quantWeightG128: ReferenceImpl = (inputs, params, dims): NamedTenso
       );
     }
     s1.data[row] = toF16Bits(scale);
-    for (let i = 0; i < k; i++) {
-      // A scale rounded down (or a subnormal binary16 scale) can put |w/s1| past 119: clamp to the protective range.
-      u[i] = scale === 0 ? 0 : Math.min(PROTECTIVE_RANGE_G128, Math.max(-PROTECTIVE_RANGE_G128, rne(Math.fround(wd[off + i]! / scale))));
-    }
+    for (let i = 0; i < k; i++) u[i] = levelOneCode(wd[off + i]!, scale);
     for (let j = 0; j < groups; j++) {
       const r = quantizeGroup(u, j * g, g, q.data, off + j * g);
       zero.data[row * groups + j] = r.zero;
