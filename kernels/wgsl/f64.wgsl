@@ -219,3 +219,11 @@ fn f64_scalbn(x: vec2<u32>, n: i32) -> vec2<u32> {
   if (X.special) { return F64_NAN; }
   return f64_round_pack(X.s, X.e + n + 10, X.m);
 }
+
+// The smoothing factor λ = a^α / b^β from its two powers (binary64); a λ that is 0, NaN or ±∞
+// becomes 1, as transform_common.ts's smoothingFactor does.
+fn smoothing_ratio(pa: vec2<u32>, pb: vec2<u32>) -> vec2<u32> {
+  let l = f64_div(pa, pb);
+  if (!f64_finite(l) || u64_zero(vec2<u32>(l.x, l.y & 0x7fffffffu))) { return vec2<u32>(0u, 0x3ff00000u); }
+  return l;
+}

@@ -1,9 +1,6 @@
-// The smoothing factor of the offline transforms (transform_common.ts's smoothingFactor):
-// λ = a^α / b^β, a λ that is 0, NaN or ±∞ becomes 1. base^0.5 is the correctly rounded square
-// root (as the reference's Math.sqrt), base^0 = 1 and base^1 = base (as any pow); other exponents
-// use f64_pow, fdlibm's e_pow.c step for step in emulated binary64. ECMAScript does not pin
-// Math.pow's rounding and V8 (Node 20) rounds differently from fdlibm in about 4% of arguments
-// (by one binary64 ULP), so those exponents are not bit-exact: the op's webgpu contract says so.
+// The powers of the smoothing factors (transform_common.ts's smoothingFactor): fdlibm's e_pow.c
+// step for step in emulated binary64, as the reference's fdlibmPow does in binary64, so λ is
+// bit-exact. base^0.5 is the correctly rounded square root, base^0 = 1 and base^1 = base.
 const POW_ONE: vec2<u32> = vec2<u32>(0x0u, 0x3ff00000u);
 const POW_THREE: vec2<u32> = vec2<u32>(0x0u, 0x40080000u);
 const POW_TWO: vec2<u32> = vec2<u32>(0x0u, 0x40000000u);
@@ -39,7 +36,7 @@ fn f64_pow(x: vec2<u32>, y: vec2<u32>) -> vec2<u32> {
   if (f64_eq(y, POW_ONE)) { return x; }
   if (f64_eq(y, POW_HALF)) { return f64_sqrt(x); }
   var ix = x.y & 0x7fffffffu;
-  if (x.x == 0u && (ix == 0u || ix == 0x3ff00000u)) { return x; } // 0^y = 0, 1^y = 1
+  if (x.x == 0u && (ix == 0u || ix == 0x3ff00000u)) { return vec2<u32>(0u, ix); } // 0^y = +0, 1^y = 1
   var ax = vec2<u32>(x.x, ix);
   var n = 0;
   if (ix < 0x00100000u) { ax = f64_mul(ax, POW_TWO53); n -= 53; ix = ax.y; }
@@ -116,11 +113,4 @@ fn f64_pow(x: vec2<u32>, y: vec2<u32>) -> vec2<u32> {
   let jz = bitcast<i32>(z.y) + (n << 20u);
   if ((jz >> 20u) <= 0) { return f64_scalbn(z, n); }
   return vec2<u32>(z.x, bitcast<u32>(jz));
-}
-
-// λ = a^α / b^β (binary64), 0, NaN or ±∞ → 1.
-fn smoothing_factor(a: vec2<u32>, alpha: vec2<u32>, b: vec2<u32>, beta: vec2<u32>) -> vec2<u32> {
-  let l = f64_div(f64_pow(a, alpha), f64_pow(b, beta));
-  if (!f64_finite(l) || u64_zero(vec2<u32>(l.x, l.y & 0x7fffffffu))) { return POW_ONE; }
-  return l;
 }

@@ -11,7 +11,7 @@ import type { WgslSource } from "./wgsl.js";
 export { GuardViolationError, WebGpuKernelError, WebGpuUnavailableError } from "./errors.js";
 export { createWebGpuBackendOn, PROBE_FUNCTIONS, WebGpuBackend, type ProbeFunction, type WebGpuCoreOptions, type WebGpuInfo } from "./portable.js";
 export { composeModule, wgslFromMap, type WgslSource } from "./wgsl.js";
-export { kv4DecodePlan, planFor, unsupportedReason, KV4_SPLIT_MAX_D, SUBGROUP_OPS, type KernelPass, type KernelPlan } from "./plans.js";
+export { kv4DecodePlan, planFor, KV4_SPLIT_MAX_D, SUBGROUP_OPS, type KernelPass, type KernelPlan } from "./plans.js";
 
 /** One line telling how to get `navigator.gpu` and an adapter in Chromium on a machine without a GPU. */
 export const BROWSER_NO_ADAPTER_HINT =

@@ -11,5 +11,5 @@ export { BROWSER_NO_ADAPTER_HINT, createBrowserWebGpuBackend } from "./browser.j
 export { GuardViolationError, WebGpuKernelError, WebGpuUnavailableError } from "./errors.js";
 export { moduleSource, readWgsl, wgslDir, wgslFromDir } from "./kernels.js";
 export { composeModule, wgslFromMap, type WgslSource } from "./wgsl.js";
-export { arena, grid1d, kv4DecodePlan, planFor, rowWords, unsupportedReason, words, KV4_SPLIT_MAX_D, MAX_GROUPS, SUBGROUP_OPS, type KernelPass, type KernelPlan } from "./plans.js";
+export { arena, grid1d, kv4DecodePlan, planFor, rowWords, words, KV4_SPLIT_MAX_D, MAX_GROUPS, SUBGROUP_OPS, type KernelPass, type KernelPlan } from "./plans.js";
 export { groupSize, MAX_K_128x128, MAX_K_128x15, postCheck, validateInputs } from "./validate.js";

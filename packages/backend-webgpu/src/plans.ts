@@ -7,7 +7,7 @@
  */
 import { gemvPlan } from "./gemv.js";
 import { hadamardBlockSize } from "@qoq/reference";
-import { UnsupportedError, type Dims, type DType, type NamedTensors, type OpName, type ResolvedParams, type Tensor } from "@qoq/core";
+import { UnsupportedError, type Dims, type DType, type NamedTensors, type OpName, type ResolvedParams, type Tensor, tensor } from "@qoq/core";
 
 /** Everything the backend needs to dispatch one op. */
 export interface KernelPlan {
@@ -346,18 +346,45 @@ export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams
     case "smooth_linear": {
       const [n, k, c] = [dims.N!, dims.K!, dims.C!];
       const dtype = I.w!.dtype;
-      return {
-        kernel: "smooth_linear.wgsl",
-        includes: ["f64.wgsl", "f64_pow.wgsl"],
-        inputs: [f64Words(I.w!), f64Words(I.prev!), f64Words(I.xmax!, [params.alpha as number, params.beta as number])],
-        outputs: [
-          { name: "w", dtype, shape: [n, k] },
-          { name: "prev", dtype, shape: [k, c] },
-          { name: "lambda", dtype: "f64", shape: [k] },
-        ],
-        params: [k, n, c, dtype === "f64" ? 1 : 0],
-        grid: ELEM_WG(k),
-      };
+      return smoothingPlan(
+        ["smooth_linear_bases.wgsl", [1, 3, 7]],
+        ["smooth_linear_apply.wgsl", [1, 2, 4, 5, 6, 7]],
+        k,
+        k,
+        {
+          inputs: [f64Words(I.w!), f64Words(I.prev!), f64Words(I.xmax!, [params.alpha as number, params.beta as number])],
+          outputs: [
+            { name: "w", dtype, shape: [n, k] },
+            { name: "prev", dtype, shape: [k, c] },
+            { name: "lambda", dtype: "f64", shape: [k] },
+          ],
+          params: [k, n, c, dtype === "f64" ? 1 : 0],
+        },
+      );
+    }
+    case "smooth_attention": {
+      const [nq, nk, c] = [dims.NQ!, dims.NK!, dims.C!];
+      const [heads, kvHeads] = [params.heads as number, params.kv_heads as number];
+      const [alpha, beta] = [params.alpha as number, params.beta as number];
+      const d = nk / kvHeads;
+      const dtype = I.wq!.dtype;
+      // qmax only when β ≠ 0: with β = 0 the reference does not consult it (qbase^0 = 1).
+      const maxima = beta === 0 ? I.kmax! : tensor("f32", [nk + nq], concatF32(I.kmax!.data as Float32Array, I.qmax!.data as Float32Array));
+      return smoothingPlan(
+        ["smooth_attention_bases.wgsl", [3, 7]],
+        ["smooth_attention_apply.wgsl", [1, 2, 4, 5, 6, 7]],
+        nk,
+        nq + nk,
+        {
+          inputs: [f64Words(I.wq!), f64Words(I.wk!), f64Words(maxima, [alpha, beta])],
+          outputs: [
+            { name: "wq", dtype, shape: [nq, c] },
+            { name: "wk", dtype, shape: [nk, c] },
+            { name: "lambda", dtype: "f64", shape: [nk] },
+          ],
+          params: [nk, d, heads / kvHeads, c, params.style === "interleaved" ? 1 : 0, beta === 0 ? 0 : 1, dtype === "f64" ? 1 : 0],
+        },
+      );
     }
     default:
       return undefined;
@@ -373,6 +400,36 @@ export function f64Words(t: Tensor, header: readonly number[] = []): Uint32Array
   out.set(header);
   out.set(t.data as Float32Array | Float64Array, header.length);
   return new Uint32Array(out.buffer);
+}
+
+/**
+ * The three dispatches of a smoothing transform: `bases` writes the bases of every channel's
+ * λ = a^α / b^β into the scratch (one invocation per channel), `smoothing_pow.wgsl` raises them
+ * (one invocation per base; the one pipeline with the emulated pow, shared by both ops), `apply`
+ * divides the powers and scales the weights (`applyItems` invocations). Each is given with the
+ * bindings it declares; the scratch is the binding after the three inputs and three outputs.
+ */
+function smoothingPlan(
+  bases: readonly [string, readonly number[]],
+  apply: readonly [string, readonly number[]],
+  channels: number,
+  applyItems: number,
+  io: Pick<KernelPlan, "inputs" | "outputs" | "params">,
+): KernelPlan {
+  const f64 = ["f64.wgsl"];
+  const passes: KernelPass[] = [
+    { kernel: bases[0], includes: f64, grid: ELEM_WG(channels), bindings: bases[1] },
+    { kernel: "smoothing_pow.wgsl", includes: ["f64.wgsl", "f64_pow.wgsl"], grid: ELEM_WG(2 * channels), bindings: [7] },
+    { kernel: apply[0], includes: f64, grid: ELEM_WG(applyItems), bindings: apply[1] },
+  ];
+  return { ...io, kernel: bases[0], includes: f64, grid: passes[0]!.grid, scratch: 4 + 8 * channels, passes };
+}
+
+function concatF32(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /**
@@ -414,14 +471,4 @@ export function kv4DecodePlan(I: NamedTensors, dims: Dims, variant: "split" | "s
   ];
   const first = passes[0]!;
   return { kernel: first.kernel, includes: first.includes, grid: first.grid, inputs, outputs, params: [b, hq, hkv, d, nb, maxLen, nblk], scratch: b * hq * maxLen + b * hq * nblk, passes, subgroups: false };
-}
-
-/** Why an op has no WebGPU kernel, or `undefined` when it has one. */
-export function unsupportedReason(op: OpName): string | undefined {
-  switch (op) {
-    case "smooth_attention":
-      return "webgpu: offline float64 transform not ported yet (its emulated-binary64 pow kernel took minutes to compile on lavapipe); run it on the host";
-    default:
-      return undefined;
-  }
 }

@@ -24,7 +24,7 @@ import {
   type Tensor,
 } from "@qoq/core";
 import { GuardViolationError, WebGpuKernelError, WebGpuUnavailableError } from "./errors.js";
-import { planFor, unsupportedReason, type KernelPlan } from "./plans.js";
+import { planFor, type KernelPlan } from "./plans.js";
 import { postCheck, validateInputs } from "./validate.js";
 import { composeModule, wgslFromMap, type WgslSource } from "./wgsl.js";
 
@@ -109,10 +109,9 @@ export class WebGpuBackend implements Backend {
     this.opts = opts;
   }
 
-  /** Every op but `smooth_attention` (see {@link unsupportedReason}). No kernel binds more than WebGPU's default of 8 storage buffers. */
-  supports(op: OpName, _params: ParamValues = {}): Support {
-    const why = unsupportedReason(op);
-    return why === undefined ? "supported" : { unsupported: why };
+  /** Every op of the reference. No kernel binds more than WebGPU's default of 8 storage buffers. */
+  supports(_op: OpName, _params: ParamValues = {}): Support {
+    return "supported";
   }
 
   /** The guarded output buffers of the most recent `run`, read back whole (guards included). */
@@ -132,8 +131,6 @@ export class WebGpuBackend implements Backend {
     const sig = getSignature(op);
     const dims = bindInputs(sig, inputs);
     const resolved = resolveParams(sig, params);
-    const why = unsupportedReason(sig.name);
-    if (why !== undefined) throw new WebGpuKernelError(why);
     validateInputs(sig.name, inputs, resolved, dims);
     const plan = planFor(sig.name, inputs, resolved, dims)!;
     const out = await this.dispatch(sig.name, plan);

@@ -19,7 +19,7 @@ import {
   type ResolvedParams,
   type Tensor,
 } from "@qoq/core";
-import { hadamardBlockSize } from "@qoq/reference";
+import { hadamardBlockSize, smoothAttentionHeadDim } from "@qoq/reference";
 
 /** Largest K of the int32 accumulators of `gemm_w4a8_g128` and `gemm_w8a8`: ⌊(2^31 − 1)/(128·128)⌋. */
 export const MAX_K_128x128 = Math.floor(2147483647 / (128 * 128));
@@ -172,6 +172,14 @@ export function validateInputs(op: OpName, inputs: NamedTensors, params: Resolve
       else hadamardBlockSize(dims.R!, `the R = ${dims.R} rows of 'w' (side=output, Hᵀ·W)`);
       assertFinite("w", inputs.w!);
       return;
+    case "smooth_attention":
+      // The reference's order: the head arithmetic, then floatValues(wq), floatValues(wk), maximaValues(kmax), maximaValues(qmax).
+      smoothAttentionHeadDim(params.heads as number, params.kv_heads as number, dims.NQ!, dims.NK!, params.beta as number, inputs.qmax !== undefined);
+      assertFinite("wq", inputs.wq!);
+      assertFinite("wk", inputs.wk!);
+      checkMaxima("kmax", inputs.kmax!);
+      if (inputs.qmax !== undefined) checkMaxima("qmax", inputs.qmax);
+      return;
     case "smooth_linear":
       // The reference's order: floatValues(w), floatValues(prev), maximaValues(xmax).
       assertFinite("w", inputs.w!);
@@ -303,6 +311,10 @@ export function postCheck(op: OpName, inputs: NamedTensors, out: NamedTensors, d
     case "smooth_linear":
       firstNonFinite("w", out.w!);
       firstNonFinite("prev", out.prev!);
+      return;
+    case "smooth_attention":
+      firstNonFinite("wq", out.wq!);
+      firstNonFinite("wk", out.wk!);
       return;
     default:
       return;

@@ -68,16 +68,12 @@ export function smoothAttentionLambda(
   return lambda;
 }
 
-/** Reference of `smooth_attention`: wq, wk (f32|f64), kmax and optional qmax (f32) → smoothed wq, wk (same dtype) and λ (f64). */
-export const smoothAttention: ReferenceImpl = (inputs, params, dims): NamedTensors => {
-  const heads = params.heads as number;
-  const kvHeads = params.kv_heads as number;
-  const alpha = params.alpha as number;
-  const beta = params.beta as number;
-  const style = params.style as RopeStyle;
-  const nq = dims.NQ!;
-  const nk = dims.NK!;
-  const c = dims.C!;
+/**
+ * The head size `D = NK / kv_heads` of `smooth_attention`, after the checks every backend makes
+ * first, in this order: `kv_heads` divides `heads` ({@link ParamError}), `NK` is a multiple of
+ * `kv_heads`, `D` is even and `NQ = heads·D` ({@link ShapeError}), and `qmax` is given when β ≠ 0.
+ */
+export function smoothAttentionHeadDim(heads: number, kvHeads: number, nq: number, nk: number, beta: number, hasQmax: boolean): number {
   if (heads % kvHeads !== 0) {
     throw new ParamError(`smooth_attention: kv_heads = ${kvHeads} does not divide heads = ${heads} (each KV head serves a whole group of query heads)`);
   }
@@ -91,9 +87,23 @@ export const smoothAttention: ReferenceImpl = (inputs, params, dims): NamedTenso
   if (nq !== heads * d) {
     throw new ShapeError(`smooth_attention: 'wq' has NQ = ${nq} rows, expected heads · head_dim = ${heads} · ${d} = ${heads * d}`);
   }
-  if (beta !== 0 && inputs.qmax === undefined) {
+  if (beta !== 0 && !hasQmax) {
     throw new ParamError(`smooth_attention: beta = ${beta} ≠ 0 needs the input 'qmax' (per-channel max |Q|)`);
   }
+  return d;
+}
+
+/** Reference of `smooth_attention`: wq, wk (f32|f64), kmax and optional qmax (f32) → smoothed wq, wk (same dtype) and λ (f64). */
+export const smoothAttention: ReferenceImpl = (inputs, params, dims): NamedTensors => {
+  const heads = params.heads as number;
+  const kvHeads = params.kv_heads as number;
+  const alpha = params.alpha as number;
+  const beta = params.beta as number;
+  const style = params.style as RopeStyle;
+  const nq = dims.NQ!;
+  const nk = dims.NK!;
+  const c = dims.C!;
+  const d = smoothAttentionHeadDim(heads, kvHeads, nq, nk, beta, inputs.qmax !== undefined);
   const wq = floatValues("wq", inputs.wq!);
   const wk = floatValues("wk", inputs.wk!);
   const kmax = maximaValues("kmax", inputs.kmax!);

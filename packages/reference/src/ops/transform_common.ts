@@ -4,14 +4,16 @@
  *
  * These ops run once, offline, on weights. They compute in float64: a binary32 weight widens to
  * float64 exactly, every arithmetic step is one float64 operation, and a binary32 output is
- * rounded **once** (to nearest even) from the float64 result. Their contract is preservation of
- * the model's function (up to float64 rounding), not bit-exactness across backends; only the
- * reference implements them.
+ * rounded **once** (to nearest even) from the float64 result. They preserve the model's function
+ * (up to float64 rounding), and every step is pinned, so another backend can match them bit for
+ * bit (the WebGPU kernels do, in emulated binary64).
  *
- * Smoothing factors: `λ = a^α / b^β`, and a λ that is 0, NaN or ±∞ becomes 1 (a channel that
+ * Smoothing factors: `λ = a^α / b^β`, the powers by fdlibm's algorithm ({@link fdlibmPow}: the
+ * engine's `Math.pow` is not pinned), and a λ that is 0, NaN or ±∞ becomes 1 (a channel that
  * cannot be balanced is left alone rather than blown up).
  * @module
  */
+import { fdlibmPow } from "../fdlibm_pow.js";
 import { assertFinite, OverflowError, RangeViolationError, tensor, type NonFiniteError, type Tensor } from "@qoq/core";
 
 /** The float dtypes weights of the transform ops come in (and go out in). */
@@ -58,21 +60,11 @@ export function weightTensor(name: string, dtype: WeightDType, shape: readonly n
 }
 
 /**
- * `base^e` in float64 for a non-negative base. `e = 0.5` uses `Math.sqrt` (correctly rounded by
- * IEEE 754, so the default α = 0.5 gives the same λ on every engine); other exponents use
- * `Math.pow`, which ECMAScript does not require to be correctly rounded (V8's agrees with
- * `Math.sqrt` at 0.5, checked). `base^0 = 1` for every base, 0 included.
- */
-export function smoothPow(base: number, e: number): number {
-  return e === 0.5 ? Math.sqrt(base) : Math.pow(base, e);
-}
-
-/**
  * The smoothing factor `λ = a^α / b^β` (float64), with a λ that is 0, NaN or ±∞ replaced by 1
  * (as DeepCompressor's `get_smooth_scale` replaces zeros; here NaN/∞, e.g. `b = 0` with `β > 0`,
  * also fall back to 1 instead of failing).
  */
 export function smoothingFactor(a: number, alpha: number, b: number, beta: number): number {
-  const lambda = smoothPow(a, alpha) / smoothPow(b, beta);
+  const lambda = fdlibmPow(a, alpha) / fdlibmPow(b, beta);
   return lambda === 0 || !Number.isFinite(lambda) ? 1 : lambda;
 }

@@ -1,15 +1,14 @@
-// smooth_linear: one invocation per input channel j, the reference's float64 arithmetic in
-// emulated binary64 (f64.wgsl, f64_pow.wgsl): wmax_j = max_n |W[n, j]| (an integer maximum of the
-// magnitude bits), λ_j = xmax_j^α / wmax_j^β (invalid → 1), W[:, j]·λ_j and prev[j, :] / λ_j, each
-// one correctly rounded binary64 operation, written as binary64 or rounded once to binary32.
-// W, PREV: binary64 words (binary32 widened exactly on the host). XM: words 0–1 α, 2–3 β, then
-// xmax as binary64. n0 = K, n1 = N, n2 = C, n3 = 1 for binary64 outputs.
+// smooth_linear, dispatch 3 of 3: one invocation per input channel j takes the two powers from the
+// scratch (smoothing_pow.wgsl), λ_j = xmax_j^α / wmax_j^β (invalid → 1), and writes W[:, j]·λ_j and
+// prev[j, :] / λ_j, each one correctly rounded binary64 operation, written as binary64 or rounded
+// once to binary32. W, PREV: binary64 words (binary32 widened exactly on the host).
+// n0 = K, n1 = N, n2 = C, n3 = 1 for binary64 outputs.
 @group(0) @binding(1) var<storage, read> W: array<u32>;
 @group(0) @binding(2) var<storage, read> PREV: array<u32>;
-@group(0) @binding(3) var<storage, read> XM: array<u32>;
 @group(0) @binding(4) var<storage, read_write> WOUT: array<u32>;
 @group(0) @binding(5) var<storage, read_write> PREVOUT: array<u32>;
 @group(0) @binding(6) var<storage, read_write> LAMBDA: array<u32>;
+@group(0) @binding(7) var<storage, read_write> SCR: array<u32>;
 
 fn put_w(i: u32, v: vec2<u32>) {
   if (P.n3 == 1u) { WOUT[GW + 2u * i] = v.x; WOUT[GW + 2u * i + 1u] = v.y; } else { WOUT[GW + i] = f64_to_f32_bits(v); }
@@ -23,14 +22,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let j = flat_index(gid, nw);
   let k = P.n0;
   if (j >= k) { return; }
-  var wmax = vec2<u32>(0u, 0u);
-  for (var r = 0u; r < P.n1; r++) {
-    let e = r * k + j;
-    let a = vec2<u32>(W[2u * e], W[2u * e + 1u] & 0x7fffffffu);
-    if (u64_lt(wmax, a)) { wmax = a; }
-  }
-  let xm = vec2<u32>(XM[4u + 2u * j], XM[5u + 2u * j]);
-  let l = smoothing_factor(xm, vec2<u32>(XM[0], XM[1]), wmax, vec2<u32>(XM[2], XM[3]));
+  let at = 4u + 8u * j;
+  let l = smoothing_ratio(vec2<u32>(SCR[at + 2u], SCR[at + 3u]), vec2<u32>(SCR[at + 6u], SCR[at + 7u]));
   LAMBDA[GW + 2u * j] = l.x;
   LAMBDA[GW + 2u * j + 1u] = l.y;
   for (var r = 0u; r < P.n1; r++) {
