@@ -14,6 +14,10 @@
 #
 #   for f in .gl/*.deb; do dpkg -x $f /; done; ldconfig; scripts/perf-webgpu.sh run
 #
+# `build` also fetches the peer, onnxruntime-web (ORT_WEB_VERSION, default 1.30.0; not a workspace
+# dependency), with `npm pack` into .perf/ort (its WebGPU bundle and wasm, xz-compressed); `run`
+# then passes `--ort .perf/ort`. Without it (no registry at build time) the peer is left out.
+#
 # Results: a markdown table on stdout and JSON in $OUT/perf-webgpu.json (or ./perf-webgpu.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +37,23 @@ build() {
     xz -T0 -6 -c "$dawn/dist/linux-x64/dawn.node" > .perf/node_modules/webgpu/dist/linux-x64/dawn.node.xz
   fi
   if [ ! -f .perf/node.xz ]; then xz -T0 -6 -c "$(command -v node)" > .perf/node.xz; fi
+  fetch_ort || echo "onnxruntime-web not fetched: the peer will be left out" >&2
+  # What `run` unpacks stays out of the carried folder (64 MiB at most).
+  rm -f .perf/node_modules/webgpu/dist/linux-x64/dawn.node .perf/ort/dist/ort-wasm-simd-threaded.asyncify.wasm
   git rev-parse --short HEAD > .perf/commit
   du -sh .perf
+}
+
+fetch_ort() {
+  local version="${ORT_WEB_VERSION:-1.30.0}" tmp
+  [ -f .perf/ort/version ] && [ "$(cat .perf/ort/version)" = "$version" ] && return 0
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "onnxruntime-web@$version" >/dev/null && tar xzf onnxruntime-web-*.tgz) || { rm -rf "$tmp"; return 1; }
+  rm -rf .perf/ort && mkdir -p .perf/ort/dist
+  cp "$tmp"/package/dist/ort.webgpu.min.mjs "$tmp"/package/dist/ort-wasm-simd-threaded.asyncify.mjs .perf/ort/dist/
+  xz -T0 -6 -c "$tmp"/package/dist/ort-wasm-simd-threaded.asyncify.wasm > .perf/ort/dist/ort-wasm-simd-threaded.asyncify.wasm.xz
+  echo "$version" > .perf/ort/version
+  rm -rf "$tmp"
 }
 
 run() {
@@ -44,6 +63,11 @@ run() {
   fi
   local d=.perf/node_modules/webgpu/dist/linux-x64
   [ -f $d/dawn.node ] || xz -dc $d/dawn.node.xz > $d/dawn.node
+  local ort=()
+  if [ -f .perf/ort/dist/ort-wasm-simd-threaded.asyncify.wasm.xz ]; then
+    [ -f .perf/ort/dist/ort-wasm-simd-threaded.asyncify.wasm ] || xz -dc .perf/ort/dist/ort-wasm-simd-threaded.asyncify.wasm.xz > .perf/ort/dist/ort-wasm-simd-threaded.asyncify.wasm
+    ort=(--ort .perf/ort)
+  fi
   if [ -z "${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
     export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   fi
@@ -51,7 +75,7 @@ run() {
   echo "commit $(cat .perf/commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u +%Y-%m-%dT%H:%MZ)"
   # --no-opt: with TurboFan, a hot JS loop before a dispatch crashed Dawn on lavapipe (segfault in the
   # driver threads, 2026-11-27); Maglev still compiles the packing and reference loops.
-  "$node" --no-opt .perf/perf.mjs --wgsl "$PWD/kernels/wgsl" --json "$out/perf-webgpu.json" "$@"
+  "$node" --no-opt .perf/perf.mjs --wgsl "$PWD/kernels/wgsl" --json "$out/perf-webgpu.json" "${ort[@]}" "$@"
 }
 
 case "$mode" in

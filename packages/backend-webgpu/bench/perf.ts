@@ -9,7 +9,9 @@
  *   4. KV4 decode attention (32 query heads, 8 KV heads, head_dim 128) at 1K, 4K and 32K context:
  *      the three-dispatch kernels (subgroups on and off) and the one-dispatch kernel, checked
  *      bit for bit against the reference;
- *   5. (`--only …,conform`) the conformance suite on this adapter, subgroups on and off.
+ *   5. (`--ort DIR`, an unpacked onnxruntime-web package) the peer: onnxruntime-web's WebGPU
+ *      MatMulNBits on the same shapes at M = 1 and 16 (bench/ort_peer.ts);
+ *   6. (`--only …,conform`) the conformance suite on this adapter, subgroups on and off.
  * GEMV cases run with subgroups on and off (`--sg on,off`; only off without the feature).
  * Attention: `--ctx 1024,4096` picks the contexts, `--attn-variants split` leaves out the
  * one-dispatch kernel, `--no-attn-check` the comparison with the reference; `--conform-runs N`.
@@ -21,7 +23,7 @@
  * (scripts/perf-webgpu.sh does it and says how to run it on the device machine).
  */
 import { writeFileSync } from "node:fs";
-import { create } from "webgpu";
+import { create, globals } from "webgpu";
 import { bindInputs, getSignature, resolveParams, type NamedTensors, type Tensor } from "@qoq/core";
 import { runReference } from "@qoq/reference";
 import { composeModule } from "../src/wgsl.js";
@@ -30,6 +32,7 @@ import { kv4DecodePlan, rowWords, words, type KernelPlan } from "../src/plans.js
 import { createWebGpuBackendOn } from "../src/portable.js";
 import { runConformance } from "@qoq/oracle/browser";
 import { gemvGrid, gemvPlan, GEMV_TILES, gemvTileFor, gemvTileName, type GemvTile } from "../src/gemv.js";
+import { ortPeer } from "./ort_peer.js";
 
 const STORAGE = 128;
 const COPY_DST = 8;
@@ -47,8 +50,8 @@ const QUICK = args.includes("--quick");
 const ITERS = Number(opt("--iters") ?? (QUICK ? 10 : 100));
 const ROTATE_BYTES = Number(opt("--rotate-mib") ?? (QUICK ? 8 : 256)) * 2 ** 20;
 const source = wgslFromDir(opt("--wgsl"));
-/** Parts to run (`--only copy,copysame,dot4,gemv1,gemv16,large,attn`; default all; `--tiles m1r2,…` limits the GEMV tiles). */
-const ONLY = new Set((opt("--only") ?? "copy,copysame,dot4,gemv1,gemv16,large,attn").split(","));
+/** Parts to run (`--only copy,copysame,dot4,gemv1,gemv16,large,attn,ort`; default all; `--tiles m1r2,…` limits the GEMV tiles; `ort` needs `--ort DIR`). */
+const ONLY = new Set((opt("--only") ?? "copy,copysame,dot4,gemv1,gemv16,large,attn,ort").split(","));
 
 const log = (s: string) => process.stdout.write(s + "\n");
 const trace = (s: string) => { if (process.env.PERF_TRACE) process.stderr.write(`[trace] ${s}\n`); };
@@ -544,7 +547,22 @@ for (const ctx of !ONLY.has("attn") ? [] : CTXS) {
   }
 }
 
-// ---------- 5. conformance on this adapter ----------
+// ---------- 5. the onnxruntime-web peer ----------
+const ortDir = opt("--ort");
+if (ortDir !== undefined && ONLY.has("ort")) {
+  // onnxruntime-web expects the browser's globals (GPUBufferUsage, GPUMapMode, …) besides navigator.gpu.
+  Object.assign(globalThis, globals);
+  try {
+    const rows = await ortPeer(ortDir, gpu, device.queue, SHAPES, [1, 16], { rotateBytes: ROTATE_BYTES, runs: QUICK ? 10 : 50, log });
+    results.push(...rows.map((r) => ({ ...r })));
+  } catch (e) {
+    log(`onnxruntime-web peer could not run: ${(e as Error).message.split("\n")[0]}`);
+    results.push({ kind: "ort-matmulnbits", error: (e as Error).message });
+  }
+  flushJson();
+}
+
+// ---------- 6. conformance on this adapter ----------
 if (ONLY.has("conform")) {
   // "all" puts the subgroup path in every kernel (the GEMV and KV4 plans skip it under "auto"); "off" in none.
   for (const mode of SG_MODES.map((sg) => (sg ? ("all" as const) : ("off" as const)))) {
