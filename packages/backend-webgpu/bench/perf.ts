@@ -50,7 +50,7 @@ const QUICK = args.includes("--quick");
 const ITERS = Number(opt("--iters") ?? (QUICK ? 10 : 100));
 const ROTATE_BYTES = Number(opt("--rotate-mib") ?? (QUICK ? 8 : 256)) * 2 ** 20;
 const source = wgslFromDir(opt("--wgsl"));
-/** Parts to run (`--only copy,copysame,dot4,gemv1,gemv16,large,attn,ort`; default all; `--tiles m1r2,…` limits the GEMV tiles; `ort` needs `--ort DIR`). */
+/** Parts to run (`--only copy,copysame,dot4,gemv1,gemv16,large,attn,ort,strip`; default all but strip; `--tiles m1r2,…` limits the GEMV tiles; `ort` needs `--ort DIR`). */
 const ONLY = new Set((opt("--only") ?? "copy,copysame,dot4,gemv1,gemv16,large,attn,ort").split(","));
 
 const log = (s: string) => process.stdout.write(s + "\n");
@@ -310,14 +310,44 @@ function gemmInputs(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", m: number, n: number
 
 const GW_BYTES = 64;
 const pipes = new Map<string, GPUComputePipeline>();
-async function planPipeline(plan: { readonly kernel: string; readonly includes: readonly string[] }, sg = false): Promise<GPUComputePipeline> {
-  const key = [plan.kernel, ...plan.includes, sg ? "sg" : "nosg"].join("+");
+async function planPipeline(plan: { readonly kernel: string; readonly includes: readonly string[] }, sg = false, strip: readonly Strip[] = []): Promise<GPUComputePipeline> {
+  const key = [plan.kernel, ...plan.includes, sg ? "sg" : "nosg", ...strip].join("+");
   let p = pipes.get(key);
   if (!p) {
-    p = await pipelineOf(composeModule(plan.kernel, plan.includes, dot4, source, sg), key);
+    p = await pipelineOf(stripped(composeModule(plan.kernel, plan.includes, dot4, source, sg), strip), key);
     pipes.set(key, p);
   }
   return p;
+}
+
+/**
+ * Parts of the GEMV kernel that `--only strip` removes, one at a time and together, to split its
+ * time (the outputs are then wrong, and not checked): `epilogue` (the exact integer→binary16
+ * path; the scale loads stay), `reduce` (the workgroup-memory and subgroup reduction: the first
+ * lanes write their own partial sums), `dot` (dot4I8Packed becomes an xor), `empty` (main returns
+ * at once, behind a uniform the compiler cannot see through: the dispatch alone).
+ */
+type Strip = "epilogue" | "reduce" | "dot" | "empty";
+function replaceFn(code: string, name: string, def: string): string {
+  const at = code.indexOf(`fn ${name}(`);
+  if (at < 0) throw new Error(`strip: no fn ${name}`);
+  // A one-line function ends with its line; a longer one at the first "}" starting a line.
+  const eol = code.indexOf("\n", at);
+  const line = code.slice(at, eol);
+  const end = line.split("{").length === line.split("}").length ? eol : code.indexOf("\n}", at) + 2;
+  return code.slice(0, at) + def + code.slice(end);
+}
+function stripped(code: string, strip: readonly Strip[]): string {
+  let c = code;
+  if (strip.includes("epilogue")) c = replaceFn(c, "epilogue", "fn epilogue(acc: i32, swb: u32, sxb: u32) -> u32 { return bitcast<u32>(acc) ^ swb ^ sxb; }");
+  if (strip.includes("dot")) c = replaceFn(c, "dot4", "fn dot4(a: u32, b: u32) -> i32 { return bitcast<i32>(a ^ b); }");
+  if (strip.includes("reduce")) {
+    const own = (tpr: string) => `{ let lane = lid % ${tpr}; if (lane < ob) { let oi = b + lane; let m = m0 + oi / r; let n = n0 + oi % r; if (m < P.n0 && n < P.n1) { Y[GW + m * P.n1 + n] = epilogue(red[lane * WG + lid], h16(WS[n >> 1u], n), h16(XS[m >> 1u], m)); } } }`;
+    c = replaceFn(c, "reduce_tree", `fn reduce_tree(b: u32, ob: u32, r: u32, tpr: u32, lid: u32, n0: u32, m0: u32, w: u32) ${own("tpr")}`);
+    c = replaceFn(c, "reduce_write", `fn reduce_write(b: u32, ob: u32, r: u32, lid: u32, n0: u32, m0: u32, w: u32) ${own("TPR")}`);
+  }
+  if (strip.includes("empty")) c = c.replace(/(fn main\([^)]*\)[^{]*\{)/, "$1\n  if (P.zero == 0u) { return; }");
+  return c;
 }
 
 /** Buffers of a plan; `copies` sets of its inputs (input `rotate` indices get distinct buffers per set). */
@@ -394,7 +424,7 @@ function bytePlan(inputs: NamedTensors, m: number, n: number, k: number): Kernel
   return { kernel: "gemm_w4a8_g128.wgsl", includes: ["epilogue.wgsl"], inputs: [x.words, words(inputs.xscale!), w.words, zs, words(inputs.s1!)], outputs: [{ name: "y", dtype: "f16", shape: [m, n] }], params: [m, n, x.kw, k, 128, g], grid: [Math.ceil(n / 64), m] };
 }
 
-async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: number, n: number, k: number, tile: GemvTile | "bytes", check: boolean, sg = SG_MODES[0] ?? false) {
+async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: number, n: number, k: number, tile: GemvTile | "bytes", check: boolean, sg = SG_MODES[0] ?? false, strip: readonly Strip[] = []) {
   const cached = cachedInputs(op, m, n, k);
   const inputs = cached.inputs;
   const dims = { M: m, N: n, K: k, G: op === "gemm_w4a8_g128" ? k / 128 : 1 };
@@ -405,13 +435,13 @@ async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: nu
     cached.packed ??= gemvPlan(op, inputs, dims, tile)!;
     plan = { ...cached.packed, includes: ["epilogue.wgsl", `gemv_tile_${gemvTileName(tile)}.wgsl`], grid: gemvGrid(tile, m, n) };
   }
-  const tileName = (tile === "bytes" ? "byte-per-code" : gemvTileName(tile)) + (sg ? " sg" : "");
-  const pipeline = await planPipeline(plan, sg);
+  const tileName = (tile === "bytes" ? "byte-per-code" : gemvTileName(tile)) + (sg ? " sg" : "") + strip.map((x) => ` −${x}`).join("");
+  const pipeline = await planPipeline(plan, sg, strip);
   const wbytes = plan.inputs[2]!.byteLength;
   const copies = Math.max(1, Math.min(16, Math.ceil(ROTATE_BYTES / wbytes)));
   const { groups, outs, destroy } = planBuffers(plan, pipeline, copies);
   let exact: boolean | undefined;
-  if (check) {
+  if (check && strip.length === 0) {
     const enc = device.createCommandEncoder();
     const pass = enc.beginComputePass();
     pass.setPipeline(pipeline);
@@ -432,7 +462,7 @@ async function gemv(op: "gemm_w4a8_g128" | "gemm_w4a8_chn", label: string, m: nu
   const gbs = bytes / s / 1e9;
   const tops = (2 * m * n * k) / s / 1e12;
   const gbsBatch = tb === undefined ? undefined : bytes / tb / 1e9;
-  const row = { kind: "gemm", op, shape: label, m, n, k, tile: tileName, subgroups: sg, copies, ts: t.ts, tsMin: t.min, wall: t.wall, batch: tb, bytes, gbs, pctCeiling: (100 * gbs) / ceiling, gbsBatch, pctCeilingBatch: gbsBatch === undefined ? undefined : (100 * gbsBatch) / ceiling, tops, exact };
+  const row = { kind: "gemm", op, shape: label, m, n, k, tile: tileName, strip, subgroups: sg, copies, ts: t.ts, tsMin: t.min, wall: t.wall, batch: tb, bytes, gbs, pctCeiling: (100 * gbs) / ceiling, gbsBatch, pctCeilingBatch: gbsBatch === undefined ? undefined : (100 * gbsBatch) / ceiling, tops, exact };
   results.push(row);
   flushJson();
   log(`| ${op} | ${label} ${n}×${k} | ${m} | ${tileName} | ${fmtUs(t.ts)} | ${fmtUs(t.wall)} | ${gbs.toFixed(0)} | ${row.pctCeiling.toFixed(1)}% | ${fmtUs(tb)} | ${gbsBatch === undefined ? "-" : `${gbsBatch.toFixed(0)} (${row.pctCeilingBatch!.toFixed(1)}%)`} | ${tops.toFixed(2)} | ${exact === undefined ? "" : exact ? "exact" : "MISMATCH"} |`);
@@ -476,6 +506,11 @@ for (const [label, n, k] of SHAPES) {
   for (const m of !ONLY.has("large") ? [] : QUICK ? [64] : [64, 256, 1024]) await gemv("gemm_w4a8_g128", label, m, n, k, gemvTileFor(m), m === 64 && label === SHAPES[1]![0]);
 }
 if (!args.includes("--no-chn")) for (const m of [1, 16].filter((x) => ONLY.has(`gemv${x}`))) for (const [label, n, k] of SHAPES) await gemvCase("gemm_w4a8_chn", label, n, k, m);
+if (ONLY.has("strip")) {
+  // The backend's M = 1 tile with parts removed (see Strip), then everything but the loads, then nothing.
+  const variants: Strip[][] = [[], ["epilogue"], ["reduce"], ["dot"], ["epilogue", "reduce", "dot"], ["empty"]];
+  for (const [label, n, k] of SHAPES) for (const v of variants) await gemv("gemm_w4a8_g128", label, 1, n, k, gemvTileFor(1), v.length === 0, false, v);
+}
 
 // ---------- 4. KV4 decode attention ----------
 function decodeInputs(ctx: number): NamedTensors {
