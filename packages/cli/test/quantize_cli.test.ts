@@ -68,4 +68,18 @@ describe("qoq quantize / eval --quant", () => {
       expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("qoq:")).length, what).toBe(1);
     }
   });
+
+  it("eval ppl --temperature scores softmax(logits / T): FP32 at T = 1 is the plain run, T = 2 differs, T = 0 is a usage error", () => {
+    const fp = ["eval", "ppl", "--model", MODEL, "--tokenizer", TOK, "--text", TEXT, "--max-chars", "600", "--json"];
+    const plain = qoq(...fp);
+    const one = qoq(...fp, "--temperature", "1");
+    const two = qoq(...fp, "--temperature", "2");
+    for (const r of [plain, one, two]) expect(r.code, r.stderr).toBe(0);
+    expect(ppl(one.stdout)).toBe(ppl(plain.stdout));
+    expect(ppl(two.stdout)).not.toBe(ppl(plain.stdout));
+    expect(JSON.parse(two.stdout.trim().split("\n").pop()!).temperature).toBe(2);
+    const bad = qoq(...fp, "--temperature", "0");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--temperature/);
+  });
 });

@@ -26,6 +26,13 @@ export interface PerplexityResult {
 export interface PerplexityOptions {
   /** Use only the first this many characters (Unicode code points) of the text; default all. */
   readonly maxChars?: number;
+  /**
+   * Score `softmax(logits / temperature)` instead of `softmax(logits)`; default 1. Not part of the
+   * protocol's numbers: a diagnostic. A model that is overconfident on a text scores lower
+   * perplexity at T > 1, so there any perturbation that flattens its distribution (quantization
+   * noise included) can lower perplexity without bringing the model closer to itself.
+   */
+  readonly temperature?: number;
   /** Called after each window with (documents done, documents total, tokens so far). */
   readonly onProgress?: (done: number, total: number, tokens: number) => void;
 }
@@ -50,13 +57,13 @@ export function splitDocuments(text: string): string[] {
     .filter((p) => p.length > 0);
 }
 
-/** −log softmax(logits)[target] in float64. */
-export function tokenNll(logits: ArrayLike<number>, target: number): number {
+/** −log softmax(logits / temperature)[target] in float64 (temperature 1: the plain softmax). */
+export function tokenNll(logits: ArrayLike<number>, target: number, temperature = 1): number {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
   let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
-  return -(logits[target]! - max - Math.log(sum));
+  for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i]! - max) / temperature);
+  return -((logits[target]! - max) / temperature - Math.log(sum));
 }
 
 /**
@@ -71,6 +78,8 @@ export async function perplexity(model: LanguageModel, tokenizer: Tokenizer, tex
   if (tokenizer.vocabSize !== model.config.vocabSize) throw new ParamError(`perplexity: tokenizer has ${tokenizer.vocabSize} tokens, the model ${model.config.vocabSize}`);
   const chars = opts.maxChars ?? Infinity;
   if (!(chars >= 0)) throw new ParamError(`perplexity: maxChars must be ≥ 0, got ${opts.maxChars}`);
+  const temperature = opts.temperature ?? 1;
+  if (!(temperature > 0 && temperature < Infinity)) throw new ParamError(`perplexity: temperature must be finite and > 0, got ${opts.temperature}`);
   const docs = splitDocuments(Number.isFinite(chars) ? firstChars(text, chars) : text);
   const win = model.config.seqLen + 1;
   let total = 0;
@@ -91,7 +100,7 @@ export async function perplexity(model: LanguageModel, tokenizer: Tokenizer, tex
       const session = model.newSession();
       try {
         const logits = await session.forward(w.slice(0, -1));
-        for (let i = 0; i < logits.length; i++) total += tokenNll(logits[i]!, w[i + 1]!);
+        for (let i = 0; i < logits.length; i++) total += tokenNll(logits[i]!, w[i + 1]!, temperature);
         tokens += w.length - 1;
       } finally {
         session.dispose();

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createFp16Model, createFp32Model, generate, loadLlama2cBin, loadTokenizer, perplexity, type LlamaWeights, type Tokenizer } from "../src/index.js";
+import { ParamError } from "@qoq/core";
 import { dataFile } from "./data.js";
 
 let w: LlamaWeights;
@@ -43,6 +44,17 @@ describe("stories260K FP32", () => {
     expect(r16.tokens).toBe(r32.tokens);
     expect(Math.abs(r16.ppl / r32.ppl - 1)).toBeLessThan(0.01);
     expect(r16.nll).not.toBe(r32.nll); // FP16 really rounds something
+  });
+
+  it("temperature scores softmax(logits / T): T = 1 is the protocol, a huge T the uniform distribution, T ≤ 0 is refused", async () => {
+    const fp = createFp32Model(w);
+    const plain = await perplexity(fp, tok, text, { maxChars: 1_000 });
+    expect((await perplexity(fp, tok, text, { maxChars: 1_000, temperature: 1 })).nll).toBe(plain.nll);
+    // Logits divided by 1e9 are equal to within rounding: every token gets 1/vocab.
+    expect((await perplexity(fp, tok, text, { maxChars: 1_000, temperature: 1e9 })).ppl).toBeCloseTo(w.config.vocabSize, 3);
+    // On the model's own domain its temperature is about right: T = 2 is clearly worse.
+    expect((await perplexity(fp, tok, text, { maxChars: 1_000, temperature: 2 })).ppl).toBeGreaterThan(1.2 * plain.ppl);
+    for (const t of [0, -1, Number.NaN, Infinity]) await expect(perplexity(fp, tok, text, { maxChars: 1_000, temperature: t })).rejects.toThrow(ParamError);
   });
 
   it("long documents are split into windows of seqLen + 1 tokens with fresh sessions", async () => {

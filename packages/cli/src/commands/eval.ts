@@ -63,7 +63,7 @@ const QUANTIZED = ["w4a8kv4", "w4a8kv4-chn", "w8a8"];
 /** `qoq eval …` */
 export const evalCommand: Command = {
   usage: `qoq eval ppl --model PATH|synthetic[:SEED] --tokenizer tok.bin --text PATH [--max-chars N] [--precision fp32|fp16|fp16-onnx|w4a8kv4|w4a8kv4-chn|w8a8] [--group N]
-                 [--backend NAME] [--quant rtn|qoq|CHECKPOINT] [--prefill-kv fp16|kv4] [--json]
+                 [--backend NAME] [--quant rtn|qoq|CHECKPOINT] [--prefill-kv fp16|kv4] [--temperature T] [--json]
                  ${QOQ_USAGE}
                                                perplexity; with --json the last stdout line is a JSON object`,
   async run(args) {
@@ -81,6 +81,7 @@ export const evalCommand: Command = {
         json: { type: "boolean" },
         quant: { type: "string" },
         "prefill-kv": { type: "string" },
+        temperature: { type: "string" },
         ...QOQ_ARG_OPTIONS,
       },
     });
@@ -90,6 +91,9 @@ export const evalCommand: Command = {
     const textPath = need(values.text, "--text");
     const maxChars = values["max-chars"] !== undefined ? intOption(values["max-chars"], "max-chars", 0) : undefined;
     const precision = values.precision ?? "fp32";
+    // A diagnostic, not the protocol: scores softmax(logits / T) (see PerplexityOptions.temperature).
+    const temperature = values.temperature !== undefined ? Number(values.temperature) : 1;
+    if (!(temperature > 0 && temperature < Infinity)) throw new UsageError(`--temperature must be a finite number > 0, got '${values.temperature}'`);
     const weights = loadModel(modelPath);
     const tok = tokenizerFor(values.tokenizer, weights);
     const text = readText(textPath);
@@ -98,12 +102,12 @@ export const evalCommand: Command = {
     if (prefillKv !== undefined && !QUANTIZED.includes(precision)) throw new UsageError(`--prefill-kv applies to the quantized precisions, not '${precision}'`);
     const model = await openModel(weights, precision, { ...modelOptions(values), ...(quant ? { quant } : {}), ...(prefillKv ? { prefillKv } : {}) });
     const bar = progress();
-    const r = await perplexity(model, tok, text, { ...(maxChars !== undefined ? { maxChars } : {}), onProgress: bar.update });
+    const r = await perplexity(model, tok, text, { ...(maxChars !== undefined ? { maxChars } : {}), temperature, onProgress: bar.update });
     bar.end();
     if (values.json) {
-      process.stdout.write(JSON.stringify({ ppl: r.ppl, tokens: r.tokens, nll: r.nll, precision, ...(QUANTIZED.includes(precision) ? { quant: values.quant ?? "rtn", prefillKv: prefillKv ?? "fp16" } : {}), model: modelPath, documents: r.documents, windows: r.windows }) + "\n");
+      process.stdout.write(JSON.stringify({ ppl: r.ppl, tokens: r.tokens, nll: r.nll, precision, ...(QUANTIZED.includes(precision) ? { quant: values.quant ?? "rtn", prefillKv: prefillKv ?? "fp16" } : {}), ...(temperature !== 1 ? { temperature } : {}), model: modelPath, documents: r.documents, windows: r.windows }) + "\n");
     } else {
-      process.stdout.write(`ppl ${r.ppl.toFixed(4)}  (mean NLL ${r.nll.toFixed(4)} nats/token over ${r.tokens} tokens, ${r.documents} documents, ${r.windows} windows; ${precision}, ${modelPath})\n`);
+      process.stdout.write(`ppl ${r.ppl.toFixed(4)}  (mean NLL ${r.nll.toFixed(4)} nats/token over ${r.tokens} tokens, ${r.documents} documents, ${r.windows} windows; ${precision}${temperature !== 1 ? `, temperature ${temperature}` : ""}, ${modelPath})\n`);
     }
     return 0;
   },
