@@ -222,6 +222,12 @@ const lines = [
   "  means little, but its distance from FP32 does. *Recovered* = (RTN − row)/(RTN − FP16-ONNX) in perplexity; for the",
   "  synthetic model (KL_RTN − KL_row)/KL_RTN instead. The texts are short (a few thousand tokens, a few hundred for the",
   "  synthetic model), so differences of a few percent are within noise.",
+  "- **Reading the WikiText column**: both trained models learned TinyStories and are overconfident on `wiki.test.raw` —",
+  "  their FP32 perplexity there falls from 135 to 68 (stories260K) when the logits are merely divided by 1.5",
+  "  (`docs/ood-perplexity.md`, `qoq eval ppl --temperature`). On that text any quantization noise that flattens the",
+  "  distribution lowers perplexity, so a row can score better perplexity than another while being farther from FP32;",
+  "  its KL column says which is closer. On TinyStories the models' own temperature is about right, and perplexity means",
+  "  what it says.",
   "",
 ];
 // Share of RTN's loss a row recovers: in perplexity against FP16-ONNX, or — for the random

@@ -15,7 +15,7 @@ const root = join(import.meta.dirname, "..");
 const data = join(root, "..", "shared", "data");
 const { values } = parseArgs({ options: { out: { type: "string" } } });
 const out = values.out ?? join(root, "docs", "ood-perplexity.md");
-const TEMPERATURES = [0.8, 0.9, 1, 1.1, 1.2, 1.5, 2];
+const TEMPERATURES = [0.8, 0.9, 1, 1.1, 1.2, 1.5, 2, 3];
 
 const MODELS = [
   { name: "stories260K", bin: "stories260K.bin", tok: "tok512.bin", chars: 20000 },
@@ -62,7 +62,8 @@ const lines = [
 ];
 for (const r of rows) {
   const best = r.ppl.indexOf(Math.min(...r.ppl));
-  lines.push(`| ${r.model} | ${r.text} | ${r.chars} | ${r.ppl.map((p, i) => (i === best ? `**${p.toFixed(3)}**` : p.toFixed(3))).join(" | ")} | T = ${TEMPERATURES[best]} |`);
+  const where = best === TEMPERATURES.length - 1 ? `T ≥ ${TEMPERATURES[best]} (the largest tried)` : `T = ${TEMPERATURES[best]}`;
+  lines.push(`| ${r.model} | ${r.text} | ${r.chars} | ${r.ppl.map((p, i) => (i === best ? `**${p.toFixed(3)}**` : p.toFixed(3))).join(" | ")} | ${where} |`);
 }
 lines.push("");
 writeFileSync(out, lines.join("\n"));
