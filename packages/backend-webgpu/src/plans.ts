@@ -7,7 +7,7 @@
  */
 import { gemvPlan } from "./gemv.js";
 import { hadamardBlockSize } from "@qoq/reference";
-import { UnsupportedError, type Dims, type DType, type NamedTensors, type OpName, type ResolvedParams, type Tensor, tensor } from "@qoq/core";
+import { UnsupportedError, type Dims, type DType, type NamedTensors, type OpName, type ResolvedParams, type Tensor } from "@qoq/core";
 
 /** Everything the backend needs to dispatch one op. */
 export interface KernelPlan {
@@ -369,7 +369,7 @@ export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams
       const d = nk / kvHeads;
       const dtype = I.wq!.dtype;
       // qmax only when β ≠ 0: with β = 0 the reference does not consult it (qbase^0 = 1).
-      const maxima = beta === 0 ? I.kmax! : tensor("f32", [nk + nq], concatF32(I.kmax!.data as Float32Array, I.qmax!.data as Float32Array));
+      const maxima = beta === 0 ? [I.kmax!] : [I.kmax!, I.qmax!];
       return smoothingPlan(
         ["smooth_attention_bases.wgsl", [3, 7]],
         ["smooth_attention_apply.wgsl", [1, 2, 4, 5, 6, 7]],
@@ -392,13 +392,18 @@ export function planFor(op: OpName, inputs: NamedTensors, params: ResolvedParams
 }
 
 /**
- * A float tensor as binary64 words (binary32 widens exactly), after the binary64 values of
- * `header`; at least two words.
+ * Float tensors, one after the other, as binary64 words (binary32 widens exactly), after the
+ * binary64 values of `header`; at least two words.
  */
-export function f64Words(t: Tensor, header: readonly number[] = []): Uint32Array {
-  const out = new Float64Array(Math.max(1, header.length + t.data.length));
+export function f64Words(t: Tensor | readonly Tensor[], header: readonly number[] = []): Uint32Array {
+  const parts = (Array.isArray(t) ? t : [t]) as readonly Tensor[];
+  const out = new Float64Array(Math.max(1, parts.reduce((n, p) => n + p.data.length, header.length)));
   out.set(header);
-  out.set(t.data as Float32Array | Float64Array, header.length);
+  let at = header.length;
+  for (const p of parts) {
+    out.set(p.data as Float32Array | Float64Array, at);
+    at += p.data.length;
+  }
   return new Uint32Array(out.buffer);
 }
 
@@ -423,13 +428,6 @@ function smoothingPlan(
     { kernel: apply[0], includes: f64, grid: ELEM_WG(applyItems), bindings: apply[1] },
   ];
   return { ...io, kernel: bases[0], includes: f64, grid: passes[0]!.grid, scratch: 4 + 8 * channels, passes };
-}
-
-function concatF32(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /**

@@ -201,7 +201,7 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
       for (let i = 0; i < w; i++) for (let j = 0; j < i; j++) g[i * w + j] = g[j * w + i]!;
     }
   }
-    return { maxima, kept, ...(grams ? { grams } : {}), tokens: set.tokens };
+  return { maxima, kept, ...(grams ? { grams } : {}), tokens: set.tokens };
 }
 
 /** `g += Σ_t x_t·x_tᵀ` for `tokens` rows of width `w`, upper triangle only (mirrored once by {@link collectStats} after the last window). */
