@@ -132,6 +132,10 @@ function klDiv(p, q) {
   return k;
 }
 
+const KEY_ROTATION_ROW = "+ key-pair rotation (ours, off by default)";
+const GRID_ROW = "QoQ, grid-searched smoothing";
+const GRID_KEY_ROW = "QoQ, grid-searched smoothing + key-pair rotation (ours)";
+const KV16_ROW = "W8A8 RTN, KV cache not quantized";
 // The QoQ rows: each adds one step to the one before (reorder only for g128, clipping only for chn).
 const STEPS = [
   ["+ rotation", { rotate: true }],
@@ -141,8 +145,9 @@ const STEPS = [
   ["+ clipping", { clip: true }, "chn"],
   ["+ GPTQ", { gptq: true }],
   ["+ V/O head rotation (dc01, off by default)", { rotateHeads: true }],
+  [KEY_ROTATION_ROW, { keyRotation: true }],
 ];
-const NONE = { rotate: false, rotateHeads: false, reorder: false, smoothAttention: false, smoothOutput: false, clip: false, gptq: false };
+const NONE = { rotate: false, rotateHeads: false, reorder: false, smoothAttention: false, keyRotation: false, smoothOutput: false, clip: false, gptq: false };
 
 const sections = values.from !== undefined ? values.from.split(",").flatMap((f) => JSON.parse(readFileSync(f, "utf8"))) : [];
 for (const m of values.from !== undefined ? [] : MODELS) {
@@ -167,6 +172,8 @@ for (const m of values.from !== undefined ? [] : MODELS) {
   await run("FP32", "", async () => fp);
   await run("FP16-ONNX", "", () => OnnxFp16LanguageModel.create(weights));
   await run("W8A8KV4 RTN", "w8a8", async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant: "w8a8" }), backend, kv));
+  // The same weights with the prefill reading unquantized K/V: the gap to the row above is the KV4 cache's own loss.
+  await run(KV16_ROW, "w8a8", async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant: "w8a8" }), backend, { prefillKv: "fp16" }));
   for (const variant of ["g128", "chn"]) {
     const g = variant === "g128" ? { group: m.group } : {};
     await run("W4A8KV4 RTN", variant, async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant, ...g }), backend, kv));
@@ -180,8 +187,11 @@ for (const m of values.from !== undefined ? [] : MODELS) {
       const s = { ...steps };
       await run(label, variant, async () => createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: s, backend })).model, backend, kv));
     }
-    await run("QoQ, grid-searched smoothing", variant, async () =>
+    await run(GRID_ROW, variant, async () =>
       createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, backend, smoothAttention: "grid", smoothOutput: "grid" })).model, backend, kv),
+    );
+    await run(GRID_KEY_ROW, variant, async () =>
+      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, backend, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" })).model, backend, kv),
     );
   }
   sections.push({ model: { name: m.name, group: m.group, maxChars: m.maxChars }, config: weights.config, rows, samples: calib.windows.length });

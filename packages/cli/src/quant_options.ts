@@ -27,6 +27,7 @@ export const QOQ_ARG_OPTIONS = {
   "rotate-heads": { type: "boolean" },
   "no-reorder": { type: "boolean" },
   "no-smooth-attn": { type: "boolean" },
+  "key-rotation": { type: "boolean" },
   "no-smooth": { type: "boolean" },
   "no-clip": { type: "boolean" },
   "no-gptq": { type: "boolean" },
@@ -37,7 +38,7 @@ export const QOQ_ARG_OPTIONS = {
 
 /** Usage text of the pipeline flags. */
 export const QOQ_USAGE = `[--calib TEXT] [--calib-samples N (32)] [--calib-len N (256)] [--keep-tokens N (256)]
-                 [--no-rotate] [--rotate-heads] [--no-reorder] [--no-smooth-attn] [--no-smooth] [--no-clip] [--no-gptq]
+                 [--no-rotate] [--rotate-heads] [--no-reorder] [--no-smooth-attn] [--key-rotation] [--no-smooth] [--no-clip] [--no-gptq]
                  [--smooth-attn ALPHA|ALPHA,BETA|grid (0.5)] [--smooth ALPHA,BETA|grid] [--clip-grid N (80)]`;
 
 /** The parsed values of {@link QOQ_ARG_OPTIONS}. */
@@ -84,6 +85,7 @@ export function qoqOptionsFrom(values: QoqArgValues, variant: QoqVariant, group:
     ...(values["rotate-heads"] ? { rotateHeads: true } : {}),
     ...(values["no-reorder"] ? { reorder: false } : {}),
     ...(values["no-smooth-attn"] ? { smoothAttention: false } : {}),
+    ...(values["key-rotation"] ? { keyRotation: true } : {}),
     ...(values["no-smooth"] ? { smoothOutput: false } : {}),
     ...(values["no-clip"] || variant !== "chn" ? { clip: false } : {}),
     ...(values["no-gptq"] ? { gptq: false } : {}),

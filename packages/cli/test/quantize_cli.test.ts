@@ -33,14 +33,14 @@ describe("qoq quantize / eval --quant", () => {
     const a = join(tmp, "a.qoq");
     const b = join(tmp, "b.qoq");
     for (const out of [a, b]) {
-      const r = qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--group", "32", "--no-smooth", "--out", out);
-      expect(r.stderr + r.stdout, "quantize").toMatch(/steps: rotate, reorder, smoothAttention/);
+      const r = qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--group", "32", "--no-smooth", "--key-rotation", "--out", out);
+      expect(r.stderr + r.stdout, "quantize").toMatch(/steps: rotate, reorder, smoothAttention, keyRotation, gptq/);
       expect(r.code).toBe(0);
     }
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     const fromFile = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", a);
     expect(fromFile.code, fromFile.stderr).toBe(0);
-    const onTheFly = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "qoq", ...CALIB, "--no-smooth");
+    const onTheFly = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "qoq", ...CALIB, "--no-smooth", "--key-rotation");
     expect(onTheFly.code, onTheFly.stderr).toBe(0);
     expect(ppl(fromFile.stdout)).toBe(ppl(onTheFly.stdout));
     const rtn = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "rtn");

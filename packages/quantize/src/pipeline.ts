@@ -1,7 +1,7 @@
 /**
  * The QoQ pipeline: FP weights → a calibrated W4A8KV4 {@link QuantizedModel}, in DeepCompressor's
- * order (qoq-spec §5.5): γ folding + residual rotation (+ dc01's V/O head rotation, optional) → channel reordering → SmoothAttention →
- * output smoothing → clipping search → progressive group (or per-channel) weight quantization,
+ * order (qoq-spec §5.5): γ folding + residual rotation (+ dc01's V/O head rotation, optional) → channel reordering → SmoothAttention
+ * (+ the key-pair rotation, an extension of ours, optional) → output smoothing → clipping search → progressive group (or per-channel) weight quantization,
  * its codes picked by GPTQ. KV4 and the INT8 activations are quantized at run time and need no calibration.
  *
  * Every step is a switch, so an ablation is one flag each. Statistics are collected again from
@@ -18,13 +18,14 @@ import type { QoqCheckpointInfo } from "./checkpoint.js";
 import { DEFAULT_CLIP, layerClipRatios, type ClipSettings } from "./clip.js";
 import { DEFAULT_GPTQ, quantizeWeightsGptq, type GptqSettings } from "./gptq.js";
 import { toFp32, toFp64, type Fp64Weights } from "./fp64.js";
-import { downLambda, searchSmoothAttention, searchSmoothOutput } from "./smooth_search.js";
+import { DEFAULT_KEY_ROTATION, downLambda, searchKeyRotation, searchSmoothAttention, searchSmoothOutput, type KeyRotationSettings } from "./smooth_search.js";
 import {
   foldNorms,
   outProjColumns,
   outProjLambda,
   reorderLayer,
   rotateHeads,
+  rotateKeyPairs,
   rotateResidual,
   smoothAttentionLayer,
   smoothDownLayer,
@@ -47,6 +48,8 @@ export interface QoqSteps {
   readonly reorder: boolean;
   /** SmoothAttention (keys → queries). */
   readonly smoothAttention: boolean;
+  /** Turn each RoPE pair of q/k_proj by a searched angle (see `rotateKeyPairs`): an extension of ours for the KV4 keys, off by default (not in QServe). */
+  readonly keyRotation: boolean;
   /** Output smoothing of o_proj and down_proj inputs. */
   readonly smoothOutput: boolean;
   /** Clipping search (chn only). */
@@ -55,9 +58,9 @@ export interface QoqSteps {
   readonly gptq: boolean;
 }
 
-/** The steps a variant runs by default: those of QServe's (lmquant) configs — all but the head rotation, reordering only for g128, clipping only for chn. */
+/** The steps a variant runs by default: those of QServe's (lmquant) configs — all but the head and key-pair rotations, reordering only for g128, clipping only for chn. */
 export function defaultSteps(variant: QoqVariant): QoqSteps {
-  return { rotate: true, rotateHeads: false, reorder: variant === "g128", smoothAttention: true, smoothOutput: true, clip: variant === "chn", gptq: true };
+  return { rotate: true, rotateHeads: false, reorder: variant === "g128", smoothAttention: true, keyRotation: false, smoothOutput: true, clip: variant === "chn", gptq: true };
 }
 
 /** Default output-smoothing exponents per variant (QServe's Llama-3-8B settings, qoq-spec §5.2). */
@@ -78,6 +81,8 @@ export interface QoqOptions {
   readonly smoothAttention?: SmoothAttentionSettings | "grid";
   /** Output-smoothing exponents, or `grid` to search them per layer and linear (default per variant). */
   readonly smoothOutput?: SmoothOutputSettings | "grid";
+  /** Key-pair rotation search settings (default {@link DEFAULT_KEY_ROTATION}). */
+  readonly keyRotation?: KeyRotationSettings;
   /** Clipping search settings (default {@link DEFAULT_CLIP}). */
   readonly clip?: ClipSettings;
   /** GPTQ settings (default {@link DEFAULT_GPTQ}). */
@@ -173,6 +178,20 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
       progress?.("smooth attention", l + 1, c.nLayers);
     }
     settings.smoothAttention = { search: opts.smoothAttention === "grid" ? "grid" : "fixed", layers: chosen };
+    changed();
+  }
+  if (steps.keyRotation) {
+    const kr = opts.keyRotation ?? DEFAULT_KEY_ROTATION;
+    const s = await calibrated("key rotation");
+    const chosen: number[][] = [];
+    for (let l = 0; l < c.nLayers; l++) {
+      const idx = await searchKeyRotation(current(), l, s.kept[l]!, variant, group, backend, kr);
+      rotateKeyPairs(w, l, Float64Array.from(idx, (a) => (a * Math.PI) / kr.angles));
+      chosen.push(Array.from(idx));
+      progress?.("key rotation", l + 1, c.nLayers);
+    }
+    // Per layer, the angle index of every (KV head, RoPE pair), KV head major: φ = index·π/angles.
+    settings.keyRotation = { angles: kr.angles, sweeps: kr.sweeps, objective: "attention output MSE per KV head group: q/k_proj RTN-quantized, INT8 inputs, KV4 keys", layers: chosen };
     changed();
   }
   if (steps.smoothOutput) {

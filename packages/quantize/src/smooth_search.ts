@@ -11,16 +11,18 @@
  *   with β = 1 − α; the
  *   score is the MSE of the layer's output when the smoothed weight is quantized by the
  *   variant's quantizer (on the reference) and the smoothed input by per-token INT8.
+ * - Key-pair rotation (an extension, off by default): per KV head, coordinate descent over the angle
+ *   of each RoPE pair; the score is that head's attention error with the q/k weights quantized too.
  * The smallest score wins; a tie keeps the earlier candidate.
  * @module
  */
 import type { Backend } from "@qoq/core";
 import { createReferenceBackend, runReference, smoothAttentionLambda, smoothLinearLambda } from "@qoq/reference";
-import { quantizeLinear, type LlamaWeights, type QuantizedLinear } from "@qoq/model";
+import { llama2cRopeTable, quantizeLinear, type LlamaWeights, type QuantizedLinear } from "@qoq/model";
 import type { KeptInputs, SiteMaxima } from "./calibration.js";
 import type { SmoothAttentionSettings, SmoothOutputSettings } from "./transforms.js";
 import { mse } from "./clip.js";
-import { widths } from "./transforms.js";
+import { ropePair, widths } from "./transforms.js";
 
 /** Float64 KV4 fake quantization of a row of `n` values at `off` (4-bit asymmetric over the row's range). */
 function fakeKv4(a: Float64Array, off: number, n: number): void {
@@ -35,14 +37,17 @@ function fakeKv4(a: Float64Array, off: number, n: number): void {
   for (let i = 0; i < n; i++) a[off + i] = Math.min(15, Math.max(0, Math.round((a[off + i]! - mn) / s))) * s + mn;
 }
 
-/** Causal attention of all heads, float64: q T×(H·hd), k, v T×(G·hd) → T×(H·hd). */
-function attention(q: Float64Array, k: Float64Array, v: Float64Array, t: number, heads: number, kvHeads: number, hd: number): Float64Array {
+/**
+ * Causal attention, float64: q T×(H·hd), k, v T×(G·hd) → T×(H·hd), of the query heads
+ * `from … to − 1` (default all; the other heads' outputs stay 0).
+ */
+function attention(q: Float64Array, k: Float64Array, v: Float64Array, t: number, heads: number, kvHeads: number, hd: number, from = 0, to = heads): Float64Array {
   const qDim = heads * hd;
   const kvDim = kvHeads * hd;
   const group = heads / kvHeads;
   const o = new Float64Array(t * qDim);
   const s = new Float64Array(t);
-  for (let h = 0; h < heads; h++) {
+  for (let h = from; h < to; h++) {
     const g = Math.floor(h / group);
     for (let i = 0; i < t; i++) {
       let m = -Infinity;
@@ -96,6 +101,113 @@ export function searchSmoothAttention(w: LlamaWeights, m: SiteMaxima, qkv: { q: 
     }
   }
   return best;
+}
+
+/** Settings of the key-pair rotation search ({@link searchKeyRotation}). */
+export interface KeyRotationSettings {
+  /** Candidate angles per pair: `a·π/angles` for a = 0 … angles − 1 (a half turn suffices: turning by π only negates the pair). */
+  readonly angles: number;
+  /** Coordinate-descent sweeps over the pairs of a KV head. */
+  readonly sweeps: number;
+}
+
+/** Default key-pair rotation search: 16 angles (11.25° apart), 2 sweeps. */
+export const DEFAULT_KEY_ROTATION: KeyRotationSettings = { angles: 16, sweeps: 2 };
+
+/**
+ * The key-pair rotation of one layer (see `rotateKeyPairs`) with the smallest attention error
+ * under the deployed quantizers: per KV head, coordinate descent over its RoPE pairs (pair 0 …
+ * hd/2 − 1, `sweeps` times), each pair trying every candidate angle with the others fixed. The
+ * score is the MSE, against the FP attention outputs of the head's query group, of attention
+ * whose queries and keys come from the turned q/k_proj rows quantized by the variant's quantizer
+ * (RTN, on `backend`) applied to per-token INT8 inputs, RoPE'd, and the keys then KV4-quantized
+ * (as in {@link searchSmoothAttention}); values unquantized. Why the weights are in the score:
+ * turning a pair mixes a large k_proj row into a small one, and the small row's weight error —
+ * small before, and multiplied by a large query channel — grows to the large row's. Starts from
+ * no rotation and keeps the current angle on a tie, so a head that gains nothing stays unturned.
+ * `kept`: the layer's kept calibration inputs (window 0, positions 0 …). Returns the angle index
+ * per (KV head, pair), KV head major: φ = index·π/angles.
+ */
+export async function searchKeyRotation(
+  w: LlamaWeights,
+  layer: number,
+  kept: KeptInputs,
+  variant: "g128" | "chn",
+  group: number,
+  backend: Backend = createReferenceBackend(),
+  s: KeyRotationSettings = DEFAULT_KEY_ROTATION,
+): Promise<Int32Array> {
+  const c = w.config;
+  const { qDim, kvDim, hd } = widths(c);
+  const L = w.layers[layer]!;
+  const t = kept.tokens;
+  const heads = c.nHeads / c.nKvHeads;
+  const pairs = hd / 2;
+  const q = Float64Array.from(kept.q.subarray(0, t * qDim));
+  const k = Float64Array.from(kept.k.subarray(0, t * kvDim));
+  const v = Float64Array.from(kept.v.subarray(0, t * kvDim));
+  const x = fakeActInt8(Float64Array.from(kept.attnIn.subarray(0, t * c.dim)), t, c.dim);
+  const { cos, sin } = llama2cRopeTable(t, hd, c.ropeTheta);
+  const chosen = new Int32Array(c.nKvHeads * pairs);
+  for (let g = 0; g < c.nKvHeads; g++) {
+    const [h0, h1] = [g * heads, (g + 1) * heads];
+    const ref = attention(q, k, v, t, c.nHeads, c.nKvHeads, hd, h0, h1);
+    const qs = new Float64Array(t * qDim);
+    const ks = new Float64Array(t * kvDim);
+    // Pair p of this group at angle index a: its q/k_proj rows turned and quantized, x projected and RoPE'd into qs / ks.
+    const place = async (p: number, a: number) => {
+      const [ca, cb] = ropePair(c.ropeStyle, hd, p);
+      const phi = (a * Math.PI) / s.angles;
+      const [cs, sn] = [Math.cos(phi), Math.sin(phi)];
+      // Rows: the key head's pair, then each query head's pair; [matrix, first row, column offset in qs/ks, width].
+      const targets: [Float32Array, number, Float64Array, number, number][] = [[L.wk, g * hd, ks, g * hd, kvDim]];
+      for (let h = h0; h < h1; h++) targets.push([L.wq, h * hd, qs, h * hd, qDim]);
+      const rows = new Float32Array(targets.length * 2 * c.dim);
+      targets.forEach(([m, r0], i) => {
+        for (let j = 0; j < c.dim; j++) {
+          const [ra, rb] = [m[(r0 + ca) * c.dim + j]!, m[(r0 + cb) * c.dim + j]!];
+          rows[2 * i * c.dim + j] = cs * ra - sn * rb;
+          rows[(2 * i + 1) * c.dim + j] = sn * ra + cs * rb;
+        }
+      });
+      const wq = dequantized(await quantizeLinear(backend, rows, 2 * targets.length, c.dim, variant, group));
+      const y = apply(wq, x, t, 2 * targets.length, c.dim);
+      targets.forEach(([, , dst, col, width], i) => {
+        for (let tok = 0; tok < t; tok++) {
+          const [ya, yb] = [y[tok * 2 * targets.length + 2 * i]!, y[tok * 2 * targets.length + 2 * i + 1]!];
+          const [rc, rs] = [cos[tok * pairs + p]!, sin[tok * pairs + p]!];
+          dst[tok * width + col + ca] = ya * rc - yb * rs;
+          dst[tok * width + col + cb] = ya * rs + yb * rc;
+        }
+      });
+    };
+    const score = (): number => {
+      const kq = Float64Array.from(ks);
+      for (let i = 0; i < t; i++) fakeKv4(kq, i * kvDim + g * hd, hd);
+      return mse(attention(qs, kq, v, t, c.nHeads, c.nKvHeads, hd, h0, h1), ref);
+    };
+    const idx = chosen.subarray(g * pairs, (g + 1) * pairs);
+    for (let p = 0; p < pairs; p++) await place(p, 0);
+    let best = score();
+    for (let sweep = 0; sweep < s.sweeps; sweep++) {
+      for (let p = 0; p < pairs; p++) {
+        const keep = idx[p]!;
+        let pick = keep;
+        for (let a = 0; a < s.angles; a++) {
+          if (a === keep) continue;
+          await place(p, a);
+          const e = score();
+          if (e < best) {
+            best = e;
+            pick = a;
+          }
+        }
+        idx[p] = pick;
+        await place(p, pick);
+      }
+    }
+  }
+  return chosen;
 }
 
 /** Float64 per-token INT8 fake quantization of `x` (T×k). */

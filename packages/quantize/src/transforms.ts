@@ -7,7 +7,7 @@
  * `reorderPermutation`) directly, because one v_proj row feeds several o_proj columns there.
  * @module
  */
-import { tensor, type Tensor } from "@qoq/core";
+import { ParamError, tensor, type Tensor } from "@qoq/core";
 import { headDim, type LlamaConfig } from "@qoq/model";
 import { reorderPermutation, runReference, smoothingFactor } from "@qoq/reference";
 import type { SiteMaxima } from "./calibration.js";
@@ -129,6 +129,51 @@ export function smoothAttentionLayer(w: Fp64Weights, layer: number, m: SiteMaxim
   L.wq.set(out64(r.wq));
   L.wk.set(out64(r.wk));
   return out64(r.lambda);
+}
+
+/** The two channels of RoPE pair `p` in a head of `hd` channels: `(2p, 2p + 1)` interleaved, `(p, p + hd/2)` rotate-half. */
+export function ropePair(style: LlamaConfig["ropeStyle"], hd: number, p: number): [number, number] {
+  return style === "interleaved" ? [2 * p, 2 * p + 1] : [p, p + hd / 2];
+}
+
+/** Rotate rows `r0` and `r1` of the row-major `cols`-wide matrix `m` by φ: `[r0; r1] ← [cos −sin; sin cos]·[r0; r1]`. */
+function rotateRowPair(m: Float64Array, cols: number, r0: number, r1: number, cos: number, sin: number): void {
+  for (let j = 0; j < cols; j++) {
+    const a = m[r0 * cols + j]!;
+    const b = m[r1 * cols + j]!;
+    m[r0 * cols + j] = cos * a - sin * b;
+    m[r1 * cols + j] = sin * a + cos * b;
+  }
+}
+
+/**
+ * Key-pair rotation of one layer (an extension, not in QServe or DeepCompressor; off by default):
+ * the rows of RoPE pair p of k_proj's KV head g, and of q_proj's every query head of g's group,
+ * turn by the same angle `angles[g·hd/2 + p]` (radians). Exact: a 2-D rotation commutes with
+ * RoPE's rotation of the pair, and a common rotation of q and k keeps q·k, so every attention
+ * score is unchanged. Why: SmoothAttention may only scale a pair (its two channels mix under
+ * RoPE), but a pair whose key energy sits in one channel — a low-frequency pair that RoPE barely
+ * turns — sets the KV4 range of the whole head; turning it spreads that energy over both
+ * channels. A scaled rotation (a complex λ) is the most general linear map of a pair that
+ * commutes with every RoPE rotation, so with SmoothAttention's scale this completes it.
+ */
+export function rotateKeyPairs(w: Fp64Weights, layer: number, angles: ArrayLike<number>): void {
+  const c = w.config;
+  const hd = headDim(c);
+  const group = c.nHeads / c.nKvHeads;
+  const L = w.layers[layer]!;
+  if (angles.length !== (c.nKvHeads * hd) / 2) throw new ParamError(`rotateKeyPairs: ${angles.length} angles for ${c.nKvHeads} KV heads × ${hd / 2} RoPE pairs`);
+  for (let g = 0; g < c.nKvHeads; g++) {
+    for (let p = 0; p < hd / 2; p++) {
+      const phi = angles[g * (hd / 2) + p]!;
+      if (phi === 0) continue;
+      const [a, b] = ropePair(c.ropeStyle, hd, p);
+      const cos = Math.cos(phi);
+      const sin = Math.sin(phi);
+      rotateRowPair(L.wk, c.dim, g * hd + a, g * hd + b, cos, sin);
+      for (let h = g * group; h < (g + 1) * group; h++) rotateRowPair(L.wq, c.dim, h * hd + a, h * hd + b, cos, sin);
+    }
+  }
 }
 
 /** Exponents of the output smoothing (qoq-spec §5.2): `λ_j = max|X_j|^α / max|W_:,j|^β`. */

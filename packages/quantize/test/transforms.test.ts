@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { byteLevelTokenizer, loadLlama2cBin, loadTokenizer, SYNTHETIC_DEFAULT_CONFIG, syntheticWeights, type LlamaWeights, type Tokenizer } from "@qoq/model";
 import { calibrationWindows, collectStats } from "../src/calibration.js";
 import { toFp32, toFp64, type Fp64Weights } from "../src/fp64.js";
-import { foldNorms, normsFolded, reorderLayer, rotateHeads, rotateResidual, smoothAttentionLayer, smoothDownLayer, smoothOutLayer } from "../src/transforms.js";
+import { ParamError } from "@qoq/core";
+import { foldNorms, normsFolded, reorderLayer, ropePair, rotateHeads, rotateKeyPairs, rotateResidual, smoothAttentionLayer, smoothDownLayer, smoothOutLayer } from "../src/transforms.js";
 import { dataFile } from "./data.js";
 import { forward64, relMaxDiff } from "./fp64_forward.js";
 
@@ -70,6 +71,44 @@ describe.each(CASES)("$name", ({ weights, tokenizer }) => {
     rotateHeads(bad);
     bad.layers.forEach((L, l) => L.wo.set(base.layers[l]!.wo));
     expect(relMaxDiff(want, forward64(bad, TOKENS))).toBeGreaterThan(1e-4);
+  });
+
+  it("the key-pair rotation leaves the logits unchanged and turns q/k_proj's pair rows; a wrong pairing or a lone k turn is caught", () => {
+    const base = toFp64(weights());
+    const c = base.config;
+    const hd = c.dim / c.nHeads;
+    const want = forward64(base, TOKENS);
+    const n = (c.nKvHeads * hd) / 2;
+    // A different angle for every (KV head, pair) and layer, none a multiple of π/2.
+    const angles = (l: number) => Float64Array.from({ length: n }, (_, i) => 0.3 + 0.37 * i + 0.11 * l);
+    const w = copy(base);
+    for (let l = 0; l < w.layers.length; l++) rotateKeyPairs(w, l, angles(l));
+    expect(relMaxDiff(want, forward64(w, TOKENS))).toBeLessThan(TOL);
+    expect(w.layers[0]!.wk.some((x, i) => Math.abs(x - base.layers[0]!.wk[i]!) > 1e-3)).toBe(true);
+    expect(w.layers[0]!.wq.some((x, i) => Math.abs(x - base.layers[0]!.wq[i]!) > 1e-3)).toBe(true);
+    expect(w.layers[0]!.wv).toEqual(base.layers[0]!.wv);
+    // Turning k_proj without q_proj changes the scores.
+    const lone = copy(base);
+    rotateKeyPairs(lone, 0, angles(0));
+    lone.layers[0]!.wq.set(base.layers[0]!.wq);
+    expect(relMaxDiff(want, forward64(lone, TOKENS))).toBeGreaterThan(1e-4);
+    // Turning two channels that are not a RoPE pair of this style (channels 0 and 1 of rotate-half, 0 and hd/2 of
+    // interleaved) does not commute with RoPE: the pairing matters, and ropePair gives this style's.
+    const [a, b] = ropePair(c.ropeStyle, hd, 0);
+    expect(b - a).toBe(c.ropeStyle === "interleaved" ? 1 : hd / 2);
+    const wrong = copy(base);
+    const L = wrong.layers[0]!;
+    const other = c.ropeStyle === "interleaved" ? hd / 2 : 1;
+    const turn = (m: Float64Array, r0: number, r1: number) => {
+      for (let j = 0; j < c.dim; j++) {
+        const [x, y] = [m[r0 * c.dim + j]!, m[r1 * c.dim + j]!];
+        [m[r0 * c.dim + j], m[r1 * c.dim + j]] = [0.6 * x - 0.8 * y, 0.8 * x + 0.6 * y];
+      }
+    };
+    turn(L.wk, 0, other);
+    for (let h = 0; h < c.nHeads / c.nKvHeads; h++) turn(L.wq, h * hd, h * hd + other);
+    expect(relMaxDiff(want, forward64(wrong, TOKENS))).toBeGreaterThan(1e-4);
+    expect(() => rotateKeyPairs(copy(base), 0, new Float64Array(n - 1))).toThrow(ParamError);
   });
 
   it("SmoothAttention, output smoothing and reordering leave the logits unchanged", async () => {
