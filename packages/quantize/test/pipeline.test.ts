@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { fromF16Bits, ParamError } from "@qoq/core";
-import { BOS_ID, createFp32Model, createQuantizedModel, loadLlama2cBin, loadTokenizer, quantizeRtn, splitDocuments, tokenNll, type LanguageModel } from "@qoq/model";
+import { BOS_ID, createFp32Model, createQuantizedModel, loadLlama2cBin, loadTokenizer, quantizeRtn, splitDocuments, tokenNll, type LanguageModel, type LlamaWeights } from "@qoq/model";
 import { createReferenceBackend, outputError, quantizeWeightRowChn } from "@qoq/reference";
 import { calibrationWindows } from "../src/calibration.js";
 import { saveQoqCheckpoint } from "../src/checkpoint.js";
@@ -20,6 +20,17 @@ const text = readFileSync(dataFile("tinystories_val.txt"), "utf8");
 const calib = calibrationWindows(text.slice(text.length / 2), tokenizer, weights.config.seqLen, { samples: 3, seqLen: 64 });
 const FAST: QoqOptions = { keepTokens: 64, clip: { grid: 8, maxShrink: 0.8, attentionTokens: 32 } };
 const OFF = { rotate: false, rotateHeads: false, reorder: false, smoothAttention: false, keyRotation: false, smoothOutput: false, clip: false, gptq: false };
+
+/** Largest logit difference of the FP32 model on `transformed` weights from the original's, relative to the largest logit. */
+async function fp32Drift(transformed: LlamaWeights): Promise<number> {
+  const toks = [1, 400, 25, 301, 7, 99, 250, 12];
+  const want = await createFp32Model(weights).newSession().forward(toks);
+  const got = await createFp32Model(transformed).newSession().forward(toks);
+  let d = 0;
+  let m = 0;
+  want.forEach((row, t) => row.forEach((v, i) => ((d = Math.max(d, Math.abs(v - got[t]![i]!))), (m = Math.max(m, Math.abs(v))))));
+  return d / m;
+}
 
 describe("QoQ pipeline", () => {
   it("calibration windows are deterministic, consecutive and hash the text", () => {
@@ -44,13 +55,7 @@ describe("QoQ pipeline", () => {
     expect(a.record.steps).toEqual({ rotate: true, rotateHeads: false, reorder: variant === "g128", smoothAttention: true, keyRotation: false, smoothOutput: true, clip: variant === "chn", gptq: true });
     expect(a.record.calibration.sha256).toBe(calib.sha256);
     // The transformed FP32 weights compute the original function (binary32 rounding of float64 transforms).
-    const toks = [1, 400, 25, 301, 7, 99, 250, 12];
-    const want = await createFp32Model(weights).newSession().forward(toks);
-    const got = await createFp32Model(a.weights).newSession().forward(toks);
-    let d = 0;
-    let m = 0;
-    want.forEach((row, t) => row.forEach((v, i) => ((d = Math.max(d, Math.abs(v - got[t]![i]!))), (m = Math.max(m, Math.abs(v))))));
-    expect(d / m).toBeLessThan(1e-4); // measured ~1e-6; a broken transform is O(1)
+    expect(await fp32Drift(a.weights)).toBeLessThan(1e-4); // measured ~1e-6; a broken transform is O(1)
   });
 
   it("with every step off the pipeline is plain RTN, bit for bit", async () => {
@@ -119,13 +124,7 @@ describe("QoQ pipeline", () => {
     // Measured: 0.62 of RTN's excess NLL remains. A search with the wrong RoPE pairing or direction picks angles that do not help (≈ 1).
     expect((turned - fp) / (rtn - fp)).toBeLessThan(0.8);
     // The turned FP32 weights compute the original function.
-    const toks = [1, 400, 25, 301, 7, 99, 250, 12];
-    const want = await createFp32Model(weights).newSession().forward(toks);
-    const got = await createFp32Model(r.weights).newSession().forward(toks);
-    let d = 0;
-    let m = 0;
-    want.forEach((row, t) => row.forEach((v, i) => ((d = Math.max(d, Math.abs(v - got[t]![i]!))), (m = Math.max(m, Math.abs(v))))));
-    expect(d / m).toBeLessThan(1e-4);
+    expect(await fp32Drift(r.weights)).toBeLessThan(1e-4);
   });
 
   it("the output-smoothing grid starts with 'no smoothing'", () => {
