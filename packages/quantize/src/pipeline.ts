@@ -182,6 +182,9 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
   }
   if (steps.keyRotation) {
     const kr = opts.keyRotation ?? DEFAULT_KEY_ROTATION;
+    if (!Number.isSafeInteger(kr.angles) || kr.angles < 1 || !Number.isSafeInteger(kr.sweeps) || kr.sweeps < 0) {
+      throw new ParamError(`keyRotation: angles must be a positive integer and sweeps a non-negative one, got ${kr.angles} and ${kr.sweeps}`);
+    }
     const s = await calibrated("key rotation");
     const chosen: number[][] = [];
     for (let l = 0; l < c.nLayers; l++) {

@@ -170,8 +170,8 @@ export async function searchKeyRotation(
           rows[(2 * i + 1) * c.dim + j] = sn * ra + cs * rb;
         }
       });
-      const wq = dequantized(await quantizeLinear(backend, rows, 2 * targets.length, c.dim, variant, group));
-      const y = apply(wq, x, t, 2 * targets.length, c.dim);
+      const deq = dequantized(await quantizeLinear(backend, rows, 2 * targets.length, c.dim, variant, group));
+      const y = apply(deq, x, t, 2 * targets.length, c.dim);
       targets.forEach(([, , dst, col, width], i) => {
         for (let tok = 0; tok < t; tok++) {
           const [ya, yb] = [y[tok * 2 * targets.length + 2 * i]!, y[tok * 2 * targets.length + 2 * i + 1]!];

@@ -135,6 +135,8 @@ describe("QoQ pipeline", () => {
     await expect(quantizeQoq(weights, calib, { variant: "g128", steps: { clip: true } })).rejects.toThrow(ParamError);
     await expect(quantizeQoq(weights, calib, { variant: "chn", group: 32 })).rejects.toThrow(ParamError);
     await expect(quantizeQoq(weights, calib, { variant: "w8a8" as "chn" })).rejects.toThrow(ParamError);
+    await expect(quantizeQoq(weights, calib, { ...FAST, steps: { ...OFF, keyRotation: true }, keyRotation: { angles: 0, sweeps: 2 } })).rejects.toThrow(/angles/);
+    await expect(quantizeQoq(weights, calib, { ...FAST, steps: { ...OFF, keyRotation: true }, keyRotation: { angles: 16, sweeps: 1.5 } })).rejects.toThrow(ParamError);
   });
 });
 
