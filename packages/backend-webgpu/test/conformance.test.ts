@@ -31,9 +31,6 @@ afterAll(async () => {
   await allSubgroups?.dispose();
 });
 
-
-
-
 function explain(s: OpSummary): string {
   return [s.note ?? "", ...s.failures.map((f) => `${f.id}: ${f.message}\n  replay: ${f.replay}`)].join("\n");
 }

@@ -22,7 +22,7 @@ import { llama2cRopeTable, quantizeLinear, type LlamaWeights, type QuantizedLine
 import type { KeptInputs, SiteMaxima } from "./calibration.js";
 import type { SmoothAttentionSettings, SmoothOutputSettings } from "./transforms.js";
 import { mse } from "./clip.js";
-import { ropePair, widths } from "./transforms.js";
+import { ropePair, rotateRowPair, widths } from "./transforms.js";
 
 /** Float64 KV4 fake quantization of a row of `n` values at `off` (4-bit asymmetric over the row's range). */
 function fakeKv4(a: Float64Array, off: number, n: number): void {
@@ -162,15 +162,13 @@ export async function searchKeyRotation(
       // Rows: the key head's pair, then each query head's pair; [matrix, first row, column offset in qs/ks, width].
       const targets: [Float32Array, number, Float64Array, number, number][] = [[L.wk, g * hd, ks, g * hd, kvDim]];
       for (let h = h0; h < h1; h++) targets.push([L.wq, h * hd, qs, h * hd, qDim]);
-      const rows = new Float32Array(targets.length * 2 * c.dim);
+      const rows = new Float64Array(targets.length * 2 * c.dim);
       targets.forEach(([m, r0], i) => {
-        for (let j = 0; j < c.dim; j++) {
-          const [ra, rb] = [m[(r0 + ca) * c.dim + j]!, m[(r0 + cb) * c.dim + j]!];
-          rows[2 * i * c.dim + j] = cs * ra - sn * rb;
-          rows[(2 * i + 1) * c.dim + j] = sn * ra + cs * rb;
-        }
+        rows.set(m.subarray((r0 + ca) * c.dim, (r0 + ca + 1) * c.dim), 2 * i * c.dim);
+        rows.set(m.subarray((r0 + cb) * c.dim, (r0 + cb + 1) * c.dim), (2 * i + 1) * c.dim);
+        rotateRowPair(rows, c.dim, 2 * i, 2 * i + 1, cs, sn);
       });
-      const deq = dequantized(await quantizeLinear(backend, rows, 2 * targets.length, c.dim, variant, group));
+      const deq = dequantized(await quantizeLinear(backend, Float32Array.from(rows), 2 * targets.length, c.dim, variant, group));
       const y = apply(deq, x, t, 2 * targets.length, c.dim);
       targets.forEach(([, , dst, col, width], i) => {
         for (let tok = 0; tok < t; tok++) {

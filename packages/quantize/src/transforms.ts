@@ -137,7 +137,7 @@ export function ropePair(style: LlamaConfig["ropeStyle"], hd: number, p: number)
 }
 
 /** Rotate rows `r0` and `r1` of the row-major `cols`-wide matrix `m` by φ: `[r0; r1] ← [cos −sin; sin cos]·[r0; r1]`. */
-function rotateRowPair(m: Float64Array, cols: number, r0: number, r1: number, cos: number, sin: number): void {
+export function rotateRowPair(m: Float64Array, cols: number, r0: number, r1: number, cos: number, sin: number): void {
   for (let j = 0; j < cols; j++) {
     const a = m[r0 * cols + j]!;
     const b = m[r1 * cols + j]!;
