@@ -128,6 +128,15 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
   const steps: QoqSteps = { ...defaultSteps(variant), ...opts.steps };
   if (steps.clip && variant !== "chn") throw new ParamError("clipping applies to the chn variant only (g128 keeps the full range, as QServe's configs)");
   const keepTokens = opts.keepTokens ?? 256;
+  if (!Number.isSafeInteger(keepTokens) || keepTokens < 0) throw new ParamError(`keepTokens must be a non-negative integer, got ${keepTokens}`);
+  // Clipping and the grid and key-rotation searches score on the kept tokens: 0 only when none of them runs.
+  const readsKept = [
+    ["clipping", steps.clip],
+    ["the SmoothAttention grid", steps.smoothAttention && opts.smoothAttention === "grid"],
+    ["the output-smoothing grid", steps.smoothOutput && opts.smoothOutput === "grid"],
+    ["the key-pair rotation", steps.keyRotation],
+  ].find(([, on]) => on);
+  if (keepTokens === 0 && readsKept !== undefined) throw new ParamError(`keepTokens is 0, but ${String(readsKept[0])} scores on the kept calibration tokens`);
   const clip = opts.clip ?? DEFAULT_CLIP;
   const backend = opts.backend ?? createReferenceBackend();
   const progress = opts.onProgress;

@@ -136,6 +136,11 @@ describe("QoQ pipeline", () => {
     await expect(quantizeQoq(weights, calib, { variant: "chn", group: 32 })).rejects.toThrow(ParamError);
     await expect(quantizeQoq(weights, calib, { variant: "w8a8" as "chn" })).rejects.toThrow(ParamError);
     await expect(quantizeQoq(weights, calib, { ...FAST, steps: { ...OFF, keyRotation: true }, keyRotation: { angles: 0, sweeps: 2 } })).rejects.toThrow(/angles/);
+    for (const keepTokens of [1.5, -3]) await expect(quantizeQoq(weights, calib, { ...FAST, keepTokens })).rejects.toThrow(/keepTokens must be/);
+    // 0 kept tokens is fine when no step scores on them, an error naming the step when one does.
+    await expect(quantizeQoq(weights, calib, { ...FAST, keepTokens: 0, variant: "chn" })).rejects.toThrow(/clipping/);
+    await expect(quantizeQoq(weights, calib, { ...FAST, keepTokens: 0, steps: { ...OFF, keyRotation: true } })).rejects.toThrow(/key-pair rotation/);
+    await expect(quantizeQoq(weights, calib, { ...FAST, keepTokens: 0, smoothAttention: "grid" })).rejects.toThrow(/SmoothAttention grid/);
     await expect(quantizeQoq(weights, calib, { ...FAST, steps: { ...OFF, keyRotation: true }, keyRotation: { angles: 16, sweeps: 1.5 } })).rejects.toThrow(ParamError);
   });
 });
