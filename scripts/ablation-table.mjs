@@ -17,6 +17,7 @@ import {
   createFp32Model,
   createQuantizedModel,
   firstChars,
+  klDivergence,
   loadLlama2cBin,
   loadTokenizer,
   quantizeRtn,
@@ -26,7 +27,7 @@ import {
   tokenNll,
 } from "../packages/model/dist/index.js";
 import { OnnxFp16LanguageModel } from "../packages/onnx/dist/index.js";
-import { calibrationWindows, quantizeQoq } from "../packages/quantize/dist/index.js";
+import { calibrationWindows, quantizeQoq, selectQoqSteps } from "../packages/quantize/dist/index.js";
 import { openBackend } from "../packages/cli/dist/backends.js";
 
 const root = join(import.meta.dirname, "..");
@@ -105,7 +106,7 @@ async function evaluate(model, fp, tok, text, chars) {
       }
       for (let i = 0; i < logits.length; i++) {
         nll += tokenNll(logits[i], w[i + 1]);
-        if (ref !== undefined) kl += klDiv(ref[i], logits[i]);
+        if (ref !== undefined) kl += klDivergence(ref[i], logits[i]);
         n++;
       }
     }
@@ -113,29 +114,13 @@ async function evaluate(model, fp, tok, text, chars) {
   return { ppl: Math.exp(nll / n), kl: fp !== undefined ? kl / n : 0, tokens: n };
 }
 
-/** KL(softmax(p) ‖ softmax(q)) in float64. */
-function klDiv(p, q) {
-  const lse = (x) => {
-    let m = -Infinity;
-    for (const v of x) m = Math.max(m, v);
-    let s = 0;
-    for (const v of x) s += Math.exp(v - m);
-    return m + Math.log(s);
-  };
-  const lp = lse(p);
-  const lq = lse(q);
-  let k = 0;
-  for (let i = 0; i < p.length; i++) {
-    const a = p[i] - lp;
-    k += Math.exp(a) * (a - (q[i] - lq));
-  }
-  return k;
-}
-
 const KEY_ROTATION_ROW = "+ key-pair rotation (ours, off by default)";
 const GRID_ROW = "QoQ, grid-searched smoothing";
 const GRID_KEY_ROW = "QoQ, grid-searched smoothing + key-pair rotation (ours)";
 const KV16_ROW = "W8A8 RTN, KV cache not quantized";
+const SELECT_ROW = "QoQ, grid-searched smoothing + key-pair rotation, steps selected on held-out text (ours)";
+// Held-out windows of the step selection: the calibration text's windows after the calibration windows.
+const SELECT_SAMPLES = 8;
 // The QoQ rows: each adds one step to the one before (reorder only for g128, clipping only for chn).
 const STEPS = [
   ["+ rotation", { rotate: true }],
@@ -154,6 +139,7 @@ for (const m of values.from !== undefined ? [] : MODELS) {
   const weights = m.load();
   const tok = m.tok(weights);
   const calib = calibrationWindows(calibText, tok, weights.config.seqLen, { samples });
+  const held = calibrationWindows(calibText, tok, weights.config.seqLen, { samples: SELECT_SAMPLES, offset: calib.windows.length });
   const fp = createFp32Model(weights);
   const kv = { prefillKv: "kv4" };
   const rows = []; // [label, variant, results per text]
@@ -163,11 +149,13 @@ for (const m of values.from !== undefined ? [] : MODELS) {
     if (onlyRows !== undefined && !onlyRows.includes(label)) return;
     if (onlyVariants !== undefined && !onlyVariants.includes(variant)) return;
     const t0 = performance.now();
-    const model = await make();
+    const made = await make();
+    // A row may carry a note on what it chose (the step selection: the steps it switched off).
+    const { model, detail } = made.newSession !== undefined ? { model: made, detail: undefined } : made;
     const res = [];
     for (const t of TEXTS) res.push(await evaluate(model, label === "FP32" ? undefined : fp, tok, t.text, m.maxChars));
-    rows.push({ label, variant, res });
-    process.stderr.write(`${m.name} | ${label} | ${res.map((r) => r.ppl.toFixed(4)).join(" | ")} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+    rows.push({ label, variant, res, ...(detail !== undefined ? { detail } : {}) });
+    process.stderr.write(`${m.name} | ${label}${detail !== undefined ? ` (${detail})` : ""} | ${res.map((r) => r.ppl.toFixed(4)).join(" | ")} (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
   };
   await run("FP32", "", async () => fp);
   await run("FP16-ONNX", "", () => OnnxFp16LanguageModel.create(weights));
@@ -193,6 +181,11 @@ for (const m of values.from !== undefined ? [] : MODELS) {
     await run(GRID_KEY_ROW, variant, async () =>
       createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, backend, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" })).model, backend, kv),
     );
+    await run(SELECT_ROW, variant, async () => {
+      const r = await selectQoqSteps(weights, calib, { variant, ...g, backend, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, { windows: held.windows });
+      const off = r.record.settings.selection.off;
+      return { model: createQuantizedModel(r.model, backend, kv), detail: `switched off: ${off.length > 0 ? off.join(", ") : "none"}` };
+    });
   }
   sections.push({ model: { name: m.name, group: m.group, maxChars: m.maxChars }, config: weights.config, rows, samples: calib.windows.length });
 }
@@ -228,7 +221,10 @@ const lines = [
   "  Hessian from the calibration windows), then DeepCompressor dc01's per-head Hadamard rotation of the values (v_proj rows,",
   "  o_proj columns; not in the default pipeline, which follows the paper's lmquant configs), then our key-pair rotation",
   "  (each RoPE pair of q/k_proj turned by a searched angle, `--key-rotation`, off by default; `packages/quantize/README.md`);",
-  "  the last two rows are the default pipeline with both smoothings grid-searched, without and with the key-pair rotation.",
+  "  then the default pipeline with both smoothings grid-searched, without and with the key-pair rotation; the last row",
+  `  runs the latter through our step selection (\`--select-steps\`): one sweep in pipeline order that switches a step off when`,
+  `  that lowers the mean KL from FP32 on ${SELECT_SAMPLES} held-out windows (the calibration text's windows after the calibration`,
+  "  windows, never the evaluation text); the steps it switched off are named in the row.",
   "  *GPTQ alone* is RTN's quantizer with GPTQ's rounding and no other step. *W8A8 RTN, KV cache not quantized* is W8A8KV4",
   "  RTN with the prefill reading unquantized K/V: the gap between the two W8 rows is the KV4 cache's own loss.",
   "- **KL** is the mean KL(FP32 ‖ row) per predicted token, in nats: the synthetic model is random, so its perplexity",
@@ -253,6 +249,7 @@ const recovered = (s, rtn, row, fp16) =>
 for (const [title, label] of [
   ["## Summary: full QoQ pipeline (grid-searched smoothing) vs RTN", GRID_ROW],
   ["## Summary: the same with the key-pair rotation (ours, off by default) vs RTN", GRID_KEY_ROW],
+  ["## Summary: the same with the steps selected on held-out text (ours, `--select-steps`) vs RTN", SELECT_ROW],
 ]) {
   const present = sections.filter((s) => s.rows.some((r) => r.label === label));
   if (present.length === 0) continue;
@@ -263,9 +260,10 @@ for (const [title, label] of [
     const fp16 = s.rows.find((r) => r.label === "FP16-ONNX").res;
     for (const variant of ["g128", "chn"]) {
       const rtn = s.rows.find((r) => r.variant === variant && r.label === "W4A8KV4 RTN").res;
-      const qoq = s.rows.find((r) => r.variant === variant && r.label === label).res;
+      const row = s.rows.find((r) => r.variant === variant && r.label === label);
+      const qoq = row.res;
       const cells = TEXTS.map((_, i) => `${f(fp16[i].ppl)} → ${f(rtn[i].ppl)} → ${f(qoq[i].ppl)} (${recovered(s, rtn[i], qoq[i], fp16[i])}; KL ${rtn[i].kl.toExponential(2)} → ${qoq[i].kl.toExponential(2)})`);
-      lines.push(`| ${s.model.name} | ${variant === "g128" ? `per-group g${s.model.group}` : "per-channel"} | ${cells.join(" | ")} |`);
+      lines.push(`| ${s.model.name} | ${variant === "g128" ? `per-group g${s.model.group}` : "per-channel"}${row.detail !== undefined ? ` (${row.detail})` : ""} | ${cells.join(" | ")} |`);
     }
   }
   lines.push("");
@@ -290,7 +288,7 @@ for (const s of sections) {
       return `${f(x.ppl)} | ${r.label === "FP32" ? "" : x.kl.toExponential(2)} | ${rec}`;
     });
     const variant = r.variant === "g128" ? `W4 per-group (g${s.model.group})` : r.variant === "chn" ? "W4 per-channel" : r.variant === "w8a8" ? "W8 per-channel" : "float";
-    lines.push(`| ${variant} | ${r.label} | ${cells.join(" | ")} |`);
+    lines.push(`| ${variant} | ${r.label}${r.detail !== undefined ? ` (${r.detail})` : ""} | ${cells.join(" | ")} |`);
   }
   lines.push("");
 }

@@ -7,8 +7,9 @@ import { readFileSync, statSync } from "node:fs";
 import { IoError, ParamError } from "@qoq/core";
 import { openBackend } from "./backends.js";
 import { intOption } from "./command.js";
+import { runQoq } from "./quant_options.js";
 import { OnnxFp16LanguageModel } from "@qoq/onnx";
-import { loadQoqCheckpoint, quantizeQoq, type CalibrationSet, type QoqOptions, type QoqVariant } from "@qoq/quantize";
+import { loadQoqCheckpoint, type CalibrationSet, type QoqOptions, type QoqVariant, type StepSelectionOptions } from "@qoq/quantize";
 import {
   byteLevelTokenizer,
   createQuantizedModel,
@@ -55,6 +56,8 @@ export type QuantSource =
       readonly options: (variant: QoqVariant) => QoqOptions;
       /** Progress of the pipeline's stages. */
       readonly onProgress?: (stage: string, done: number, total: number) => void;
+      /** Held-out windows when the steps are selected on them (`--select-steps`). */
+      readonly select?: StepSelectionOptions | undefined;
     }
   | { readonly kind: "file"; readonly path: string };
 
@@ -72,7 +75,7 @@ async function quantizedModel(w: LlamaWeights, variant: QuantVariant, opts: Mode
   if (q.kind === "rtn") return createW4A8KV4Model(w, { variant, ...(variant === "g128" ? { group: opts.group ?? 128 } : {}), backend, ...kv });
   if (variant === "w8a8") throw new ParamError("--quant qoq and checkpoint files are W4A8KV4 (precision w4a8kv4 or w4a8kv4-chn); w8a8 is RTN only");
   if (q.kind === "qoq") {
-    const r = await quantizeQoq(w, q.calib, { ...q.options(variant), backend, ...(q.onProgress ? { onProgress: q.onProgress } : {}) });
+    const r = await runQoq(w, q.calib, { ...q.options(variant), backend, ...(q.onProgress ? { onProgress: q.onProgress } : {}) }, q.select);
     return createQuantizedModel(r.model, backend, kv);
   }
   let bytes: Uint8Array;

@@ -7,7 +7,18 @@
 import { readFileSync } from "node:fs";
 import { IoError, ParamError } from "@qoq/core";
 import type { LlamaWeights, PrefillKv, Tokenizer } from "@qoq/model";
-import { calibrationWindows, DEFAULT_CLIP, type CalibrationSet, type QoqOptions, type QoqSteps, type QoqVariant } from "@qoq/quantize";
+import {
+  calibrationWindows,
+  DEFAULT_CLIP,
+  quantizeQoq,
+  selectQoqSteps,
+  type CalibrationSet,
+  type QoqOptions,
+  type QoqResult,
+  type QoqSteps,
+  type QoqVariant,
+  type StepSelectionOptions,
+} from "@qoq/quantize";
 import { UsageError } from "./command.js";
 
 /** A positive integer option, or a {@link UsageError}. */
@@ -31,6 +42,8 @@ export const QOQ_ARG_OPTIONS = {
   "no-smooth": { type: "boolean" },
   "no-clip": { type: "boolean" },
   "no-gptq": { type: "boolean" },
+  "select-steps": { type: "boolean" },
+  "select-samples": { type: "string" },
   "smooth-attn": { type: "string" },
   smooth: { type: "string" },
   "clip-grid": { type: "string" },
@@ -39,7 +52,9 @@ export const QOQ_ARG_OPTIONS = {
 /** Usage text of the pipeline flags. */
 export const QOQ_USAGE = `[--calib TEXT] [--calib-samples N (32)] [--calib-len N (256)] [--keep-tokens N (256)]
                  [--no-rotate] [--rotate-heads] [--no-reorder] [--no-smooth-attn] [--key-rotation] [--no-smooth] [--no-clip] [--no-gptq]
-                 [--smooth-attn ALPHA|ALPHA,BETA|grid (0.5)] [--smooth ALPHA,BETA|grid] [--clip-grid N (80)]`;
+                 [--smooth-attn ALPHA|ALPHA,BETA|grid (0.5)] [--smooth ALPHA,BETA|grid] [--clip-grid N (80)]
+                 [--select-steps [--select-samples N (8)]]  keep only the steps that lower the KL from FP32 on held-out
+                                               windows of the calibration text (those after the calibration windows)`;
 
 /** The parsed values of {@link QOQ_ARG_OPTIONS}. */
 export type QoqArgValues = { [K in keyof typeof QOQ_ARG_OPTIONS]?: (typeof QOQ_ARG_OPTIONS)[K]["type"] extends "boolean" ? boolean : string };
@@ -76,6 +91,29 @@ export function calibrationFrom(values: QoqArgValues, tokenizer: Tokenizer, weig
     ...(values["calib-samples"] !== undefined ? { samples: posInt(values["calib-samples"], "calib-samples") } : {}),
     ...(values["calib-len"] !== undefined ? { seqLen: posInt(values["calib-len"], "calib-len") } : {}),
   });
+}
+
+/**
+ * `--select-steps`: the held-out windows of the step selection, cut from the calibration text after
+ * the calibration windows (`--select-samples` of them, default 8, as long as the calibration
+ * windows); undefined without the flag.
+ */
+export function stepSelectionFrom(values: QoqArgValues, tokenizer: Tokenizer, weights: LlamaWeights, calib: CalibrationSet): StepSelectionOptions | undefined {
+  if (!values["select-steps"]) {
+    if (values["select-samples"] !== undefined) throw new UsageError("--select-samples applies with --select-steps only");
+    return undefined;
+  }
+  const held = calibrationWindows(readText(values.calib!), tokenizer, weights.config.seqLen, {
+    samples: values["select-samples"] !== undefined ? posInt(values["select-samples"], "select-samples") : 8,
+    seqLen: calib.windows[0]!.length,
+    offset: calib.windows.length,
+  });
+  return { windows: held.windows };
+}
+
+/** The QoQ pipeline, or its step selection when `select` is given. */
+export function runQoq(weights: LlamaWeights, calib: CalibrationSet, options: QoqOptions, select: StepSelectionOptions | undefined): Promise<QoqResult> {
+  return select !== undefined ? selectQoqSteps(weights, calib, options, select) : quantizeQoq(weights, calib, options);
 }
 
 /** {@link QoqOptions} (without calibration, backend and progress) from the pipeline flags. */

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { loadQoqCheckpoint } from "@qoq/quantize";
 
 const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
 const DATA = join(import.meta.dirname, "../../../../shared/data");
@@ -45,6 +46,29 @@ describe("qoq quantize / eval --quant", () => {
     expect(ppl(fromFile.stdout)).toBe(ppl(onTheFly.stdout));
     const rtn = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "rtn");
     expect(ppl(rtn.stdout)).not.toBe(ppl(fromFile.stdout));
+  });
+
+  it("--select-steps records the held-out trials in the checkpoint, and evaluating it equals the selection run on the fly", () => {
+    const out = join(tmp, "selected.qoq");
+    const flags = [...CALIB, "--group", "32", "--no-smooth", "--select-steps", "--select-samples", "1"];
+    const r = qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...flags, "--out", out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/step selection \(held-out KL from FP32\): all [0-9.e+-]+; without rotate [0-9.e+-]+;.* → switched off: /);
+    const { meta } = loadQoqCheckpoint(readFileSync(out));
+    const sel = (meta.steps.settings as { selection: { candidates: string[]; off: string[]; trials: { off: string[]; kl: number }[]; tokens: number } }).selection;
+    expect(sel.candidates).toEqual(["rotate", "reorder", "smoothAttention", "gptq"]);
+    expect(sel.trials.length).toBe(5);
+    expect(sel.tokens).toBe(64);
+    // The steps that ran are the defaults less the ones the selection switched off.
+    const ran = meta.steps.ran as Record<string, boolean>;
+    for (const s of sel.candidates) expect(ran[s], s).toBe(!sel.off.includes(s));
+    const fromFile = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", out);
+    const onTheFly = qoq(...EVAL, "--precision", "w4a8kv4", "--quant", "qoq", ...flags);
+    expect(onTheFly.code, onTheFly.stderr).toBe(0);
+    expect(ppl(fromFile.stdout)).toBe(ppl(onTheFly.stdout));
+    const bad = qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--select-samples", "2", "--out", join(tmp, "x.qoq"));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--select-samples applies with --select-steps only/);
   });
 
   it("bad input: one line and exit 2", () => {

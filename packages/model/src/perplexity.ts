@@ -2,7 +2,7 @@
  * Perplexity on text under the project's fixed protocol (see {@link perplexity}).
  * @module
  */
-import { ParamError } from "@qoq/core";
+import { ParamError, ShapeError } from "@qoq/core";
 import type { LanguageModel } from "./language_model.js";
 import { BOS_ID, type Tokenizer } from "./tokenizer.js";
 
@@ -64,6 +64,32 @@ export function tokenNll(logits: ArrayLike<number>, target: number, temperature 
   let sum = 0;
   for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i]! - max) / temperature);
   return -((logits[target]! - max) / temperature - Math.log(sum));
+}
+
+/**
+ * KL(softmax(p) ‖ softmax(q)) in nats, in float64: how far a model's next-token distribution (logits
+ * `q`) is from a reference's (logits `p`, e.g. the FP32 model's). Throws `ShapeError` when the
+ * lengths differ.
+ */
+export function klDivergence(p: ArrayLike<number>, q: ArrayLike<number>): number {
+  if (p.length !== q.length) throw new ShapeError(`klDivergence: reference logits have ${p.length} entries, the other ${q.length}`);
+  const lp = logSumExp(p);
+  const lq = logSumExp(q);
+  let kl = 0;
+  for (let i = 0; i < p.length; i++) {
+    const a = p[i]! - lp;
+    kl += Math.exp(a) * (a - (q[i]! - lq));
+  }
+  return kl;
+}
+
+/** log Σ exp(x), shifted by the maximum so no term overflows. */
+function logSumExp(x: ArrayLike<number>): number {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i]! > max) max = x[i]!;
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += Math.exp(x[i]! - max);
+  return max + Math.log(sum);
 }
 
 /**

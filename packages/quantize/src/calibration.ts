@@ -9,7 +9,8 @@
  * 42 from the Pile): the text is split into documents as the perplexity protocol does (blank
  * lines), each document becomes `[BOS] + encode(document)`, the documents are concatenated into
  * one token stream, and the first `samples` consecutive windows of `seqLen` tokens are taken (as
- * many as the text has, at least one). Only the documents needed are tokenized, so a long
+ * many as the text has, at least one), after skipping `offset` windows (held-out windows for the
+ * step selection come after the calibration windows). Only the documents needed are tokenized, so a long
  * calibration text costs no more than the windows it supplies; a document longer than
  * {@link CALIB_CHUNK_CHARS} characters is tokenized in pieces of whole lines (the BPE merge is
  * quadratic in a piece's length, and a text without blank lines is one document).
@@ -25,6 +26,8 @@ export interface CalibrationOptions {
   readonly samples?: number;
   /** Tokens per window (default min(256, the model's seqLen)). */
   readonly seqLen?: number;
+  /** Windows of the stream to skip before the first one taken (default 0): held-out windows of the same text come after the calibration windows. */
+  readonly offset?: number;
 }
 
 /** The calibration data: token windows and the identity of the text they came from. */
@@ -64,7 +67,9 @@ export function calibrationWindows(text: string, tokenizer: Tokenizer, modelSeqL
   const seqLen = opts.seqLen ?? Math.min(256, modelSeqLen);
   if (!Number.isSafeInteger(samples) || samples < 1) throw new ParamError(`calibration samples must be a positive integer, got ${samples}`);
   if (!Number.isSafeInteger(seqLen) || seqLen < 2 || seqLen > modelSeqLen) throw new ParamError(`calibration window length must be an integer in [2, ${modelSeqLen}] (the model's seqLen), got ${seqLen}`);
-  const need = samples * seqLen;
+  const offset = opts.offset ?? 0;
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new ParamError(`calibration window offset must be a non-negative integer, got ${offset}`);
+  const need = (offset + samples) * seqLen;
   const stream: number[] = [];
   outer: for (const doc of splitDocuments(text)) {
     stream.push(BOS_ID);
@@ -73,10 +78,13 @@ export function calibrationWindows(text: string, tokenizer: Tokenizer, modelSeqL
       stream.push(...tokenizer.encode(piece));
     }
   }
-  const n = Math.min(samples, Math.floor(stream.length / seqLen));
-  if (n === 0) throw new ParamError(`the calibration text gives ${stream.length} tokens, fewer than one window of ${seqLen}`);
+  const n = Math.min(samples, Math.floor(stream.length / seqLen) - offset);
+  if (n <= 0) {
+    const after = offset > 0 ? ` after the first ${offset} windows` : "";
+    throw new ParamError(`the calibration text gives ${stream.length} tokens, fewer than one window of ${seqLen}${after}`);
+  }
   const windows: number[][] = [];
-  for (let i = 0; i < n; i++) windows.push(stream.slice(i * seqLen, (i + 1) * seqLen));
+  for (let i = offset; i < offset + n; i++) windows.push(stream.slice(i * seqLen, (i + 1) * seqLen));
   return { windows, sha256: createHash("sha256").update(text, "utf8").digest("hex"), tokens: n * seqLen };
 }
 

@@ -12,3 +12,4 @@ export * from "./smooth_search.js";
 export * from "./clip.js";
 export * from "./gptq.js";
 export * from "./pipeline.js";
+export * from "./step_selection.js";
