@@ -3,7 +3,7 @@
  * deterministic, evaluating it gives the same perplexity as running the pipeline on the fly with
  * the same flags (and not the RTN one), and bad input is a one-line error with exit 2.
  */
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,9 +18,13 @@ const TEXT = join(DATA, "tinystories_val.txt");
 const tmp = mkdtempSync(join(tmpdir(), "qoq-quantize-"));
 afterAll(() => rmSync(tmp, { recursive: true }));
 
-function qoq(...args: string[]) {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8" });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Run the CLI without blocking the test worker (a pipeline run can take a minute on a loaded machine). */
+function qoq(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { encoding: "utf8", maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : null, stdout, stderr });
+    });
+  });
 }
 
 const CALIB = ["--calib", join(DATA, "wiki.test.raw"), "--calib-samples", "3", "--calib-len", "64", "--keep-tokens", "64"];
@@ -30,28 +34,28 @@ const ppl = (stdout: string): number => JSON.parse(stdout.trim().split("\n").pop
 describe("qoq quantize / eval --quant", () => {
   if (!existsSync(MODEL)) throw new Error(`test data missing: ${MODEL} (see ../shared/data/SOURCES.md)`);
 
-  it("writes the same checkpoint twice, and evaluating it equals the pipeline run on the fly", () => {
+  it("writes the same checkpoint twice, and evaluating it equals the pipeline run on the fly", async () => {
     const a = join(tmp, "a.qoq");
     const b = join(tmp, "b.qoq");
     for (const out of [a, b]) {
-      const r = qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--group", "32", "--no-smooth", "--key-rotation", "--out", out);
+      const r = await qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--group", "32", "--no-smooth", "--key-rotation", "--out", out);
       expect(r.stderr + r.stdout, "quantize").toMatch(/steps: rotate, reorder, smoothAttention, keyRotation, gptq/);
       expect(r.code).toBe(0);
     }
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
-    const fromFile = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", a);
+    const fromFile = await qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", a);
     expect(fromFile.code, fromFile.stderr).toBe(0);
-    const onTheFly = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "qoq", ...CALIB, "--no-smooth", "--key-rotation");
+    const onTheFly = await qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "qoq", ...CALIB, "--no-smooth", "--key-rotation");
     expect(onTheFly.code, onTheFly.stderr).toBe(0);
     expect(ppl(fromFile.stdout)).toBe(ppl(onTheFly.stdout));
-    const rtn = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "rtn");
+    const rtn = await qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "rtn");
     expect(ppl(rtn.stdout)).not.toBe(ppl(fromFile.stdout));
   });
 
-  it("--select-steps records the held-out trials in the checkpoint, and evaluating it equals the selection run on the fly", () => {
+  it("--select-steps records the held-out trials in the checkpoint, and evaluating it equals the selection run on the fly", async () => {
     const out = join(tmp, "selected.qoq");
     const flags = [...CALIB, "--group", "32", "--no-smooth", "--select-steps", "--select-samples", "1"];
-    const r = qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...flags, "--out", out);
+    const r = await qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...flags, "--out", out);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/step selection \(held-out KL from FP32\): all [0-9.e+-]+; without rotate [0-9.e+-]+;.* → switched off: /);
     const { meta } = loadQoqCheckpoint(readFileSync(out));
@@ -62,16 +66,16 @@ describe("qoq quantize / eval --quant", () => {
     // The steps that ran are the defaults less the ones the selection switched off.
     const ran = meta.steps.ran as Record<string, boolean>;
     for (const s of sel.candidates) expect(ran[s], s).toBe(!sel.off.includes(s));
-    const fromFile = qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", out);
-    const onTheFly = qoq(...EVAL, "--precision", "w4a8kv4", "--quant", "qoq", ...flags);
+    const fromFile = await qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", out);
+    const onTheFly = await qoq(...EVAL, "--precision", "w4a8kv4", "--quant", "qoq", ...flags);
     expect(onTheFly.code, onTheFly.stderr).toBe(0);
     expect(ppl(fromFile.stdout)).toBe(ppl(onTheFly.stdout));
-    const bad = qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--select-samples", "2", "--out", join(tmp, "x.qoq"));
+    const bad = await qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--select-samples", "2", "--out", join(tmp, "x.qoq"));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--select-samples applies with --select-steps only/);
   });
 
-  it("bad input: one line and exit 2", () => {
+  it("bad input: one line and exit 2", async () => {
     const good = join(tmp, "a.qoq");
     const broken = join(tmp, "broken.qoq");
     writeFileSync(broken, readFileSync(good).subarray(0, 5000));
@@ -86,23 +90,23 @@ describe("qoq quantize / eval --quant", () => {
       ["bad --smooth", [...EVAL, "--precision", "w4a8kv4", "--quant", "qoq", ...CALIB, "--smooth", "2"], /--smooth/],
     ];
     for (const [what, args, re] of cases) {
-      const r = qoq(...args);
+      const r = await qoq(...args);
       expect(r.code, `${what}: ${r.stderr}`).toBe(2);
       expect(r.stderr, what).toMatch(re);
       expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("qoq:")).length, what).toBe(1);
     }
   });
 
-  it("eval ppl --temperature scores softmax(logits / T): FP32 at T = 1 is the plain run, T = 2 differs, T = 0 is a usage error", () => {
+  it("eval ppl --temperature scores softmax(logits / T): FP32 at T = 1 is the plain run, T = 2 differs, T = 0 is a usage error", async () => {
     const fp = ["eval", "ppl", "--model", MODEL, "--tokenizer", TOK, "--text", TEXT, "--max-chars", "600", "--json"];
-    const plain = qoq(...fp);
-    const one = qoq(...fp, "--temperature", "1");
-    const two = qoq(...fp, "--temperature", "2");
+    const plain = await qoq(...fp);
+    const one = await qoq(...fp, "--temperature", "1");
+    const two = await qoq(...fp, "--temperature", "2");
     for (const r of [plain, one, two]) expect(r.code, r.stderr).toBe(0);
     expect(ppl(one.stdout)).toBe(ppl(plain.stdout));
     expect(ppl(two.stdout)).not.toBe(ppl(plain.stdout));
     expect(JSON.parse(two.stdout.trim().split("\n").pop()!).temperature).toBe(2);
-    const bad = qoq(...fp, "--temperature", "0");
+    const bad = await qoq(...fp, "--temperature", "0");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--temperature/);
   });

@@ -83,6 +83,8 @@ export async function selectQoqSteps(weights: LlamaWeights, calib: CalibrationSe
   }
   const trials: StepTrial[] = [];
   const score = async (off: readonly (keyof QoqSteps)[]) => {
+    // A run is minutes of synchronous work on the host backends: let timers and I/O through between runs.
+    await new Promise((resolve) => setImmediate(resolve));
     const steps = { ...start, ...Object.fromEntries(off.map((s) => [s, false])) };
     const result = await quantizeQoq(weights, calib, { ...opts, backend, steps });
     const kl = await meanKl(createQuantizedModel(result.model, backend, { prefillKv: "kv4" }), reference, sel.windows);
