@@ -59,11 +59,17 @@ export function splitDocuments(text: string): string[] {
 
 /** −log softmax(logits / temperature)[target] in float64 (temperature 1: the plain softmax). */
 export function tokenNll(logits: ArrayLike<number>, target: number, temperature = 1): number {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp((logits[i]! - max) / temperature);
+  const { max, sum } = shiftedExpSum(logits, temperature);
   return -((logits[target]! - max) / temperature - Math.log(sum));
+}
+
+/** `max` of `x` and `Σ exp((x − max) / temperature)`: the max shift keeps every term ≤ 1, so none overflows. */
+function shiftedExpSum(x: ArrayLike<number>, temperature: number): { max: number; sum: number } {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) if (x[i]! > max) max = x[i]!;
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += Math.exp((x[i]! - max) / temperature);
+  return { max, sum };
 }
 
 /**
@@ -83,12 +89,9 @@ export function klDivergence(p: ArrayLike<number>, q: ArrayLike<number>): number
   return kl;
 }
 
-/** log Σ exp(x), shifted by the maximum so no term overflows. */
+/** log Σ exp(x). */
 function logSumExp(x: ArrayLike<number>): number {
-  let max = -Infinity;
-  for (let i = 0; i < x.length; i++) if (x[i]! > max) max = x[i]!;
-  let sum = 0;
-  for (let i = 0; i < x.length; i++) sum += Math.exp(x[i]! - max);
+  const { max, sum } = shiftedExpSum(x, 1);
   return max + Math.log(sum);
 }
 
