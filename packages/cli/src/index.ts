@@ -16,4 +16,4 @@ export { runModelChecks, compareLogits, modelTable, layerNmse, layerRecorder, PE
 export { dumpCase } from "./conform_command.js";
 export { PRECISIONS, openModel, loadModel, modelOptions, type ModelOptions, type QuantSource } from "./models.js";
 export { quantSourceFrom } from "./commands/eval.js";
-export { QOQ_ARG_OPTIONS, QOQ_USAGE, qoqOptionsFrom, calibrationFrom, prefillKvFrom, readText, stageProgress, type QoqArgValues } from "./quant_options.js";
+export { QOQ_ARG_OPTIONS, QOQ_USAGE, qoqOptionsFrom, calibrationFrom, prefillKvFrom, readText, stageProgress, type PipelineInputs, type QoqArgValues } from "./quant_options.js";

@@ -84,31 +84,34 @@ export function readText(path: string): string {
   }
 }
 
-/** The calibration set of `--calib` (required: the pipeline is calibrated). */
-export function calibrationFrom(values: QoqArgValues, tokenizer: Tokenizer, weights: LlamaWeights): CalibrationSet {
-  if (values.calib === undefined) throw new UsageError("the QoQ pipeline needs --calib TEXT (calibration text; use text you do not evaluate on)");
-  return calibrationWindows(readText(values.calib), tokenizer, weights.config.seqLen, {
-    ...(values["calib-samples"] !== undefined ? { samples: posInt(values["calib-samples"], "calib-samples") } : {}),
-    ...(values["calib-len"] !== undefined ? { seqLen: posInt(values["calib-len"], "calib-len") } : {}),
-  });
+/** The pipeline's data from `--calib`: the calibration windows, and the step selection's held-out windows. */
+export interface PipelineInputs {
+  /** The calibration set. */
+  readonly calib: CalibrationSet;
+  /** With `--select-steps`, the held-out windows; otherwise undefined. */
+  readonly select: StepSelectionOptions | undefined;
 }
 
 /**
- * `--select-steps`: the held-out windows of the step selection, cut from the calibration text after
- * the calibration windows (`--select-samples` of them, default 8, as long as the calibration
- * windows); undefined without the flag.
+ * The calibration set of `--calib` (required: the pipeline is calibrated) and, with
+ * `--select-steps`, the step selection's held-out windows: `--select-samples` (default 8) windows
+ * of the same text after the calibration windows, as long as those. The text is read once.
  */
-export function stepSelectionFrom(values: QoqArgValues, tokenizer: Tokenizer, weights: LlamaWeights, calib: CalibrationSet): StepSelectionOptions | undefined {
-  if (!values["select-steps"]) {
-    if (values["select-samples"] !== undefined) throw new UsageError("--select-samples applies with --select-steps only");
-    return undefined;
-  }
-  const held = calibrationWindows(readText(values.calib!), tokenizer, weights.config.seqLen, {
+export function calibrationFrom(values: QoqArgValues, tokenizer: Tokenizer, weights: LlamaWeights): PipelineInputs {
+  if (values.calib === undefined) throw new UsageError("the QoQ pipeline needs --calib TEXT (calibration text; use text you do not evaluate on)");
+  if (!values["select-steps"] && values["select-samples"] !== undefined) throw new UsageError("--select-samples applies with --select-steps only");
+  const text = readText(values.calib);
+  const calib = calibrationWindows(text, tokenizer, weights.config.seqLen, {
+    ...(values["calib-samples"] !== undefined ? { samples: posInt(values["calib-samples"], "calib-samples") } : {}),
+    ...(values["calib-len"] !== undefined ? { seqLen: posInt(values["calib-len"], "calib-len") } : {}),
+  });
+  if (!values["select-steps"]) return { calib, select: undefined };
+  const held = calibrationWindows(text, tokenizer, weights.config.seqLen, {
     samples: values["select-samples"] !== undefined ? posInt(values["select-samples"], "select-samples") : 8,
     seqLen: calib.windows[0]!.length,
     offset: calib.windows.length,
   });
-  return { windows: held.windows };
+  return { calib, select: { windows: held.windows } };
 }
 
 /** The QoQ pipeline, or its step selection when `select` is given. */

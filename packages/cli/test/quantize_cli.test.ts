@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadQoqCheckpoint } from "@qoq/quantize";
+import { loadQoqCheckpoint, type StepSelectionRecord } from "@qoq/quantize";
 
 const MAIN = join(import.meta.dirname, "..", "dist", "main.js");
 const DATA = join(import.meta.dirname, "../../../../shared/data");
@@ -59,7 +59,7 @@ describe("qoq quantize / eval --quant", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/step selection \(held-out KL from FP32\): all [0-9.e+-]+; without rotate [0-9.e+-]+;.* → switched off: /);
     const { meta } = loadQoqCheckpoint(readFileSync(out));
-    const sel = (meta.steps.settings as { selection: { candidates: string[]; off: string[]; trials: { off: string[]; kl: number }[]; tokens: number } }).selection;
+    const sel = (meta.steps.settings as { selection: StepSelectionRecord }).selection;
     expect(sel.candidates).toEqual(["rotate", "reorder", "smoothAttention", "gptq"]);
     expect(sel.trials.length).toBe(5);
     expect(sel.tokens).toBe(64);

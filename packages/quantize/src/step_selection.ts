@@ -41,6 +41,22 @@ export interface StepTrial {
   readonly kl: number;
 }
 
+/** What the selection records in the result's `settings.selection` (and so in the checkpoint). */
+export interface StepSelectionRecord {
+  /** The score, in words. */
+  readonly objective: string;
+  /** Held-out windows scored on. */
+  readonly windows: number;
+  /** Tokens over those windows. */
+  readonly tokens: number;
+  /** The steps that were tried switched off, in pipeline order. */
+  readonly candidates: readonly (keyof QoqSteps)[];
+  /** The steps switched off in the result. */
+  readonly off: readonly (keyof QoqSteps)[];
+  /** Every run, in order: the first with no candidate off. */
+  readonly trials: readonly StepTrial[];
+}
+
 /** Mean KL(FP32 ‖ model) per predicted token over `windows`, each window a fresh session. */
 async function meanKl(model: LanguageModel, reference: readonly Float32Array[][], windows: readonly (readonly number[])[]): Promise<number> {
   let kl = 0;
@@ -104,7 +120,7 @@ export async function selectQoqSteps(weights: LlamaWeights, calib: CalibrationSe
     }
   }
   const record = best.result.record;
-  const selection = {
+  const selection: StepSelectionRecord = {
     objective: "mean KL(FP32 ‖ W4A8KV4) per token on held-out windows, KV4 prefill",
     windows: sel.windows.length,
     tokens: sel.windows.reduce((a, w) => a + w.length, 0),

@@ -11,7 +11,7 @@ import { createFp32Model, createQuantizedModel, loadLlama2cBin, loadTokenizer, t
 import { calibrationWindows } from "../src/calibration.js";
 import { saveQoqCheckpoint } from "../src/checkpoint.js";
 import { checkpointInfo, defaultSteps, quantizeQoq, type QoqOptions, type QoqSteps } from "../src/pipeline.js";
-import { selectQoqSteps, STEP_ORDER, type StepTrial } from "../src/step_selection.js";
+import { selectQoqSteps, STEP_ORDER, type StepSelectionRecord } from "../src/step_selection.js";
 import { dataFile } from "./data.js";
 
 const weights = loadLlama2cBin(dataFile("stories260K.bin"));
@@ -56,7 +56,7 @@ describe("step selection", () => {
   it.each(["g128", "chn"] as const)("%s: one sweep in pipeline order, KLs that are the runs' own, the chosen run bit for bit", async (variant) => {
     const opts: QoqOptions = { ...FAST, variant, ...(variant === "g128" ? { group: 32 } : {}) };
     const r = await selectQoqSteps(weights, calib, opts, { windows: held.windows });
-    const sel = r.record.settings.selection as { candidates: (keyof QoqSteps)[]; off: (keyof QoqSteps)[]; trials: StepTrial[]; windows: number; tokens: number };
+    const sel = r.record.settings.selection as StepSelectionRecord;
     const start = defaultSteps(variant);
     expect(sel.candidates).toEqual(STEP_ORDER.filter((s) => start[s]));
     expect(sel.windows).toBe(2);
@@ -92,7 +92,7 @@ describe("step selection", () => {
 
   it("tries only the candidates given, and only those that are on", async () => {
     const r = await selectQoqSteps(weights, calib, { ...FAST, group: 32, steps: { rotate: false } }, { windows: held.windows, candidates: ["rotate", "gptq"] });
-    const sel = r.record.settings.selection as { candidates: string[]; trials: StepTrial[] };
+    const sel = r.record.settings.selection as StepSelectionRecord;
     expect(sel.candidates).toEqual(["gptq"]);
     expect(sel.trials.map((t) => t.off)).toEqual([[], ["gptq"]]);
     expect(r.record.steps.rotate).toBe(false);

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import { perplexity } from "@qoq/model";
 import { intOption, need, UsageError, type Command } from "../command.js";
 import { loadModel, modelOptions, openModel, tokenizerFor, type QuantSource } from "../models.js";
-import { calibrationFrom, prefillKvFrom, QOQ_ARG_OPTIONS, QOQ_USAGE, qoqOptionsFrom, readText, stageProgress, stepSelectionFrom, type QoqArgValues } from "../quant_options.js";
+import { calibrationFrom, prefillKvFrom, QOQ_ARG_OPTIONS, QOQ_USAGE, qoqOptionsFrom, readText, stageProgress, type QoqArgValues } from "../quant_options.js";
 import type { LlamaWeights, Tokenizer } from "@qoq/model";
 
 /**
@@ -27,8 +27,7 @@ export function quantSourceFrom(values: QoqArgValues & { quant?: string | undefi
     return { kind: "file", path: q };
   }
   const group = values.group !== undefined ? Number(values.group) : undefined;
-  const calib = calibrationFrom(values, tok, weights);
-  const select = stepSelectionFrom(values, tok, weights, calib);
+  const { calib, select } = calibrationFrom(values, tok, weights);
   return { kind: "qoq", calib, options: (variant) => qoqOptionsFrom(values, variant, group), onProgress: stageProgress("qoq"), select };
 }
 

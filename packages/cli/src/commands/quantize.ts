@@ -8,11 +8,11 @@ import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { IoError, ParamError } from "@qoq/core";
-import { checkpointInfo, saveQoqCheckpoint, type StepTrial } from "@qoq/quantize";
+import { checkpointInfo, saveQoqCheckpoint, type StepSelectionRecord } from "@qoq/quantize";
 import { openBackend } from "../backends.js";
 import { intOption, need, UsageError, type Command } from "../command.js";
 import { loadModel, tokenizerFor } from "../models.js";
-import { calibrationFrom, QOQ_ARG_OPTIONS, QOQ_USAGE, qoqOptionsFrom, runQoq, stageProgress, stepSelectionFrom } from "../quant_options.js";
+import { calibrationFrom, QOQ_ARG_OPTIONS, QOQ_USAGE, qoqOptionsFrom, runQoq, stageProgress } from "../quant_options.js";
 
 /** `qoq quantize …` */
 export const quantizeCommand: Command = {
@@ -42,8 +42,7 @@ export const quantizeCommand: Command = {
     const group = values.group !== undefined ? intOption(values.group, "group", 128) : undefined;
     const weights = loadModel(modelPath);
     const tok = tokenizerFor(values.tokenizer, weights);
-    const calib = calibrationFrom(values, tok, weights);
-    const select = stepSelectionFrom(values, tok, weights, calib);
+    const { calib, select } = calibrationFrom(values, tok, weights);
     const backend = await openBackend(values.backend ?? "reference");
     const start = Date.now();
     const r = await runQoq(weights, calib, { ...qoqOptionsFrom(values, variant, group), backend, onProgress: stageProgress("quantize") }, select);
@@ -62,7 +61,7 @@ export const quantizeCommand: Command = {
         `calibration ${calib.windows.length} × ${calib.windows[0]!.length} tokens (text sha256 ${calib.sha256.slice(0, 12)}…); ${((Date.now() - start) / 1000).toFixed(1)} s\n`,
     );
     if (select !== undefined) {
-      const s = r.record.settings.selection as { off: string[]; trials: StepTrial[] };
+      const s = r.record.settings.selection as StepSelectionRecord;
       const kl = s.trials.map((t) => `${t.off.length > 0 ? `without ${t.off.join(", ")}` : "all"} ${t.kl.toExponential(3)}`);
       process.stdout.write(`  step selection (held-out KL from FP32): ${kl.join("; ")} → switched off: ${s.off.length > 0 ? s.off.join(", ") : "none"}\n`);
     }
