@@ -118,6 +118,8 @@ const KEY_ROTATION_ROW = "+ key-pair rotation (ours, off by default)";
 const GRID_ROW = "QoQ, grid-searched smoothing";
 const GRID_KEY_ROW = "QoQ, grid-searched smoothing + key-pair rotation (ours)";
 const KV16_ROW = "W8A8 RTN, KV cache not quantized";
+const W8_KEY_ROW = "W8A8KV4 RTN + key-pair rotation (ours)";
+const W4_KV16_ROW = "W4A8 RTN, KV cache not quantized";
 const SELECT_ROW = "QoQ, grid-searched smoothing + key-pair rotation, steps selected on held-out text (ours)";
 // Held-out windows of the step selection: the calibration text's windows after the calibration windows.
 const SELECT_SAMPLES = 8;
@@ -162,9 +164,17 @@ for (const m of values.from !== undefined ? [] : MODELS) {
   await run("W8A8KV4 RTN", "w8a8", async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant: "w8a8" }), backend, kv));
   // The same weights with the prefill reading unquantized K/V: the gap to the row above is the KV4 cache's own loss.
   await run(KV16_ROW, "w8a8", async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant: "w8a8" }), backend, { prefillKv: "fp16" }));
+  // How much of the KV4 cache's loss the key-pair rotation removes when the weights are near-lossless: the pipeline
+  // with that step alone (its search scores q/k_proj quantized per channel at W4: it has no W8 objective), then W8A8 RTN.
+  await run(W8_KEY_ROW, "w8a8", async () => {
+    const turned = await quantizeQoq(weights, calib, { variant: "chn", steps: { ...NONE, keyRotation: true }, backend });
+    return createQuantizedModel(await quantizeRtn(turned.weights, backend, { variant: "w8a8" }), backend, kv);
+  });
   for (const variant of ["g128", "chn"]) {
     const g = variant === "g128" ? { group: m.group } : {};
     await run("W4A8KV4 RTN", variant, async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant, ...g }), backend, kv));
+    // The W4 weights' own loss: the same model with the prefill reading unquantized K/V.
+    await run(W4_KV16_ROW, variant, async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant, ...g }), backend, { prefillKv: "fp16" }));
     await run("GPTQ alone (RTN's parameters, no other step)", variant, async () =>
       createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: { ...NONE, gptq: true }, backend })).model, backend, kv),
     );
