@@ -298,9 +298,9 @@ if (decomposed.length > 0) {
     "Perplexity (KL from FP32) of RTN with the KV4 cache and the W4 weights each alone and together. *KV4 share* is the KV4 cache's",
     "own loss (W8A8KV4 against W8A8 with the KV cache not quantized) as a share of W4A8KV4 RTN's loss (against FP16-ONNX), per",
     "variant, and the same with the key-pair rotation; in KL for the synthetic model. Where it is above 50%, recovering half of",
-    "RTN's loss needs the KV4 keys' error cut, which",
-    "only SmoothAttention and the key-pair rotation act on: the weight-side steps (rotation, smoothing, reordering, clipping, GPTQ)",
-    "cannot reach it alone. The key-pair rotation row's search scores W4 per-channel q/k_proj weights (its only objective).",
+    "RTN's loss needs the KV4 keys' error cut, which only SmoothAttention and the key-pair rotation act on: the weight-side steps",
+    "(rotation, smoothing, reordering, clipping, GPTQ) cannot reach it alone. The key-pair rotation row's search scores W4",
+    "per-channel q/k_proj weights (its only objective).",
     "",
   );
   lines.push(`| model | FP16-ONNX | ${DECOMPOSITION.map(([h]) => h).join(" | ")} | KV4 share → after key-pair rotation, per-group / per-channel |`);
