@@ -56,6 +56,12 @@ export function toFp64(w: LlamaWeights): Fp64Weights {
   return { config: w.config, tokenEmbedding: f(w.tokenEmbedding), layers: w.layers.map((l) => mapLayer(l, f)), finalNorm: f(w.finalNorm), classifier: f(w.classifier) };
 }
 
+/** A copy of `w` that shares no array with it (the configuration object is shared: it is never changed). */
+export function cloneFp64(w: Fp64Weights): Fp64Weights {
+  const f = (a: Float64Array) => a.slice();
+  return { config: w.config, tokenEmbedding: f(w.tokenEmbedding), layers: w.layers.map((l) => mapLayer(l, f)), finalNorm: f(w.finalNorm), classifier: f(w.classifier) };
+}
+
 /** Equal element for element (bitwise for the values binary32 rounding produces). */
 function sameValues(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;

@@ -17,7 +17,7 @@ import { collectStats, type CalibrationSet, type CalibrationStats } from "./cali
 import type { QoqCheckpointInfo } from "./checkpoint.js";
 import { DEFAULT_CLIP, layerClipRatios, type ClipSettings } from "./clip.js";
 import { DEFAULT_GPTQ, quantizeWeightsGptq, type GptqSettings } from "./gptq.js";
-import { toFp32, toFp64, type Fp64Weights } from "./fp64.js";
+import { cloneFp64, toFp32, toFp64, type Fp64Weights } from "./fp64.js";
 import { DEFAULT_KEY_ROTATION, downLambda, searchKeyRotation, searchSmoothAttention, searchSmoothOutput, type KeyRotationSettings } from "./smooth_search.js";
 import {
   foldNorms,
@@ -56,6 +56,49 @@ export interface QoqSteps {
   readonly clip: boolean;
   /** GPTQ picks the weight codes (with RTN's parameters) instead of round-to-nearest. */
   readonly gptq: boolean;
+}
+
+/** The pipeline's steps in the order it runs them. */
+export const STEP_ORDER: readonly (keyof QoqSteps)[] = ["rotate", "rotateHeads", "reorder", "smoothAttention", "keyRotation", "smoothOutput", "clip", "gptq"];
+
+/** Which of the steps before `STEP_ORDER[i]` run: the key of the pipeline's state before that step. */
+function stepsBefore(steps: QoqSteps, i: number): string {
+  return STEP_ORDER.slice(0, i)
+    .map((s) => `${s}:${steps[s] ? "on" : "off"}`)
+    .join(",");
+}
+
+/** The pipeline's state between two steps (see {@link PipelinePrefixes}). */
+interface PipelineState {
+  readonly w: Fp64Weights;
+  readonly stats: CalibrationStats | undefined;
+  readonly settings: Readonly<Record<string, unknown>>;
+  readonly ratios: LinearRatios[] | undefined;
+}
+
+/**
+ * Pipeline states kept between runs that share their first steps, so that a later run skips
+ * them: pass the same store to {@link quantizeQoq} for runs that differ only in `steps`, with the
+ * same weights, calibration set and other options (the store does not check that). Before every
+ * step a run makes, it keeps the state (a float64 copy of the weights, the calibration
+ * statistics, the settings so far); a later run whose steps before some step are the same
+ * resumes from the latest such state. The result is the same, byte for byte, as a run without
+ * the store. The step selection uses one per selection: each trial switches off one step of the
+ * best run so far, so it repeats that run's steps before it.
+ */
+export class PipelinePrefixes {
+  /** Number of states kept. */
+  get size(): number {
+    return keptStates(this).size;
+  }
+}
+
+// The states of each store, by the key of the steps before them; kept outside the class so that they are not part of its API.
+const STATES = new WeakMap<PipelinePrefixes, Map<string, PipelineState>>();
+function keptStates(p: PipelinePrefixes): Map<string, PipelineState> {
+  let m = STATES.get(p);
+  if (m === undefined) STATES.set(p, (m = new Map()));
+  return m;
 }
 
 /** The steps a variant runs by default: those of QServe's (lmquant) configs — all but the head and key-pair rotations, reordering only for g128, clipping only for chn. */
@@ -119,8 +162,12 @@ export interface QoqResult {
   readonly record: QoqRecord;
 }
 
-/** Run the QoQ pipeline on `weights` with calibration data `calib`. */
-export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, opts: QoqOptions = {}): Promise<QoqResult> {
+/**
+ * Run the QoQ pipeline on `weights` with calibration data `calib`. With `prefixes`, the run
+ * resumes from the latest state a run with the same first steps left there, and leaves its own
+ * (see {@link PipelinePrefixes}); the result does not depend on it.
+ */
+export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, opts: QoqOptions = {}, prefixes?: PipelinePrefixes): Promise<QoqResult> {
   const variant = opts.variant ?? "g128";
   if (variant !== "g128" && variant !== "chn") throw new ParamError(`the QoQ pipeline produces g128 or chn weights, not '${String(variant)}'`);
   const group = opts.group ?? 128;
@@ -137,15 +184,22 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
     ["the key-pair rotation", steps.keyRotation],
   ].find(([, on]) => on);
   if (keepTokens === 0 && readsKept !== undefined) throw new ParamError(`keepTokens is 0, but ${String(readsKept[0])} scores on the kept calibration tokens`);
+  const kr = opts.keyRotation ?? DEFAULT_KEY_ROTATION;
+  if (steps.keyRotation && (!Number.isSafeInteger(kr.angles) || kr.angles < 1 || !Number.isSafeInteger(kr.sweeps) || kr.sweeps < 0)) {
+    throw new ParamError(`keyRotation: angles must be a positive integer and sweeps a non-negative one, got ${kr.angles} and ${kr.sweeps}`);
+  }
   const clip = opts.clip ?? DEFAULT_CLIP;
   const backend = opts.backend ?? createReferenceBackend();
   const progress = opts.onProgress;
   const c = weights.config;
-  const settings: Record<string, unknown> = { keepTokens };
 
-  const w: Fp64Weights = toFp64(weights);
+  // The run's state between steps: float64 weights, the calibration statistics of those
+  // weights (collected when a step first needs them), the settings recorded so far, the clipping ratios.
+  let w: Fp64Weights = toFp64(weights);
   let stats: CalibrationStats | undefined;
   let fp32: LlamaWeights | undefined;
+  let settings: Record<string, unknown> = { keepTokens };
+  let ratios: LinearRatios[] | undefined;
   const current = (): LlamaWeights => (fp32 ??= toFp32(w));
   const changed = () => {
     stats = undefined;
@@ -159,97 +213,115 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
     return stats;
   };
 
-  if (steps.rotate) {
-    foldNorms(w);
-    rotateResidual(w);
-    settings.rotate = { hadamard: "normalized Sylvester (block-diagonal I_m ⊗ H_2^a when dim is not a power of two)", dim: c.dim };
-    changed();
-  }
-  if (steps.rotateHeads) {
-    rotateHeads(w);
-    settings.rotateHeads = { hadamard: "per KV head, v_proj rows Hᵀ·W, o_proj columns W·H", headDim: c.dim / c.nHeads };
-    changed();
-  }
-  if (steps.reorder) {
-    const s = await calibrated("reorder");
-    for (let l = 0; l < c.nLayers; l++) reorderLayer(w, l, s.maxima[l]!);
-    settings.reorder = { metric: "max|X| ascending", inputs: ["o_proj (within each KV head)", "down_proj"] };
-    changed();
-  }
-  if (steps.smoothAttention) {
-    const s = await calibrated("smooth attention");
-    const chosen: SmoothAttentionSettings[] = [];
-    for (let l = 0; l < c.nLayers; l++) {
-      const k = s.kept[l]!;
-      const pick = opts.smoothAttention === "grid" ? searchSmoothAttention(current(), s.maxima[l]!, { q: k.q, k: k.k, v: k.v, tokens: Math.min(k.tokens, clip.attentionTokens) }) : (opts.smoothAttention ?? DEFAULT_SMOOTH_ATTENTION);
-      smoothAttentionLayer(w, l, s.maxima[l]!, pick);
-      chosen.push(pick);
-      progress?.("smooth attention", l + 1, c.nLayers);
-    }
-    settings.smoothAttention = { search: opts.smoothAttention === "grid" ? "grid" : "fixed", layers: chosen };
-    changed();
-  }
-  if (steps.keyRotation) {
-    const kr = opts.keyRotation ?? DEFAULT_KEY_ROTATION;
-    if (!Number.isSafeInteger(kr.angles) || kr.angles < 1 || !Number.isSafeInteger(kr.sweeps) || kr.sweeps < 0) {
-      throw new ParamError(`keyRotation: angles must be a positive integer and sweeps a non-negative one, got ${kr.angles} and ${kr.sweeps}`);
-    }
-    const s = await calibrated("key rotation");
-    const chosen: number[][] = [];
-    for (let l = 0; l < c.nLayers; l++) {
-      const idx = await searchKeyRotation(current(), l, s.kept[l]!, variant, group, backend, kr);
-      rotateKeyPairs(w, l, Float64Array.from(idx, (a) => (a * Math.PI) / kr.angles));
-      chosen.push(Array.from(idx));
-      progress?.("key rotation", l + 1, c.nLayers);
-    }
-    // Per layer, the angle index of every (KV head, RoPE pair), KV head major: φ = index·π/angles.
-    settings.keyRotation = { angles: kr.angles, sweeps: kr.sweeps, objective: "attention output MSE per KV head group: q/k_proj RTN-quantized, INT8 inputs, KV4 keys", layers: chosen };
-    changed();
-  }
-  if (steps.smoothOutput) {
-    const s = await calibrated("smooth output");
-    const base = current();
-    const chosen: { down: SmoothOutputSettings; o: SmoothOutputSettings }[] = [];
-    const { qDim } = widths(c);
-    for (let l = 0; l < c.nLayers; l++) {
-      const m = s.maxima[l]!;
-      const k = s.kept[l]!;
-      let down: SmoothOutputSettings;
-      let o: SmoothOutputSettings;
-      if (opts.smoothOutput === "grid") {
-        const L = base.layers[l]!;
-        down = await searchSmoothOutput(L.w2, c.dim, c.hiddenDim, k.downIn, k.tokens, downLambda(base, l, m), variant, group, backend);
-        o = await searchSmoothOutput(
-          L.wo,
-          c.dim,
-          qDim,
-          k.oIn,
-          k.tokens,
-          (cand) => outProjColumns(outProjLambda(L.wo, c, m.o_in, cand), c),
-          variant,
-          group,
-          backend,
-        );
-      } else {
-        down = o = opts.smoothOutput ?? DEFAULT_SMOOTH_OUTPUT[variant];
+  const transforms: Record<Exclude<keyof QoqSteps, "gptq">, () => Promise<void>> = {
+    rotate: async () => {
+      foldNorms(w);
+      rotateResidual(w);
+      settings.rotate = { hadamard: "normalized Sylvester (block-diagonal I_m ⊗ H_2^a when dim is not a power of two)", dim: c.dim };
+      changed();
+    },
+    rotateHeads: async () => {
+      rotateHeads(w);
+      settings.rotateHeads = { hadamard: "per KV head, v_proj rows Hᵀ·W, o_proj columns W·H", headDim: c.dim / c.nHeads };
+      changed();
+    },
+    reorder: async () => {
+      const s = await calibrated("reorder");
+      for (let l = 0; l < c.nLayers; l++) reorderLayer(w, l, s.maxima[l]!);
+      settings.reorder = { metric: "max|X| ascending", inputs: ["o_proj (within each KV head)", "down_proj"] };
+      changed();
+    },
+    smoothAttention: async () => {
+      const s = await calibrated("smooth attention");
+      const chosen: SmoothAttentionSettings[] = [];
+      for (let l = 0; l < c.nLayers; l++) {
+        const k = s.kept[l]!;
+        const pick = opts.smoothAttention === "grid" ? searchSmoothAttention(current(), s.maxima[l]!, { q: k.q, k: k.k, v: k.v, tokens: Math.min(k.tokens, clip.attentionTokens) }) : (opts.smoothAttention ?? DEFAULT_SMOOTH_ATTENTION);
+        smoothAttentionLayer(w, l, s.maxima[l]!, pick);
+        chosen.push(pick);
+        progress?.("smooth attention", l + 1, c.nLayers);
       }
-      smoothDownLayer(w, l, m, down);
-      smoothOutLayer(w, l, m, o);
-      chosen.push({ down, o });
-      progress?.("smooth output", l + 1, c.nLayers);
+      settings.smoothAttention = { search: opts.smoothAttention === "grid" ? "grid" : "fixed", layers: chosen };
+      changed();
+    },
+    keyRotation: async () => {
+      const s = await calibrated("key rotation");
+      const chosen: number[][] = [];
+      for (let l = 0; l < c.nLayers; l++) {
+        const idx = await searchKeyRotation(current(), l, s.kept[l]!, variant, group, backend, kr);
+        rotateKeyPairs(w, l, Float64Array.from(idx, (a) => (a * Math.PI) / kr.angles));
+        chosen.push(Array.from(idx));
+        progress?.("key rotation", l + 1, c.nLayers);
+      }
+      // Per layer, the angle index of every (KV head, RoPE pair), KV head major: φ = index·π/angles.
+      settings.keyRotation = { angles: kr.angles, sweeps: kr.sweeps, objective: "attention output MSE per KV head group: q/k_proj RTN-quantized, INT8 inputs, KV4 keys", layers: chosen };
+      changed();
+    },
+    smoothOutput: async () => {
+      const s = await calibrated("smooth output");
+      const base = current();
+      const chosen: { down: SmoothOutputSettings; o: SmoothOutputSettings }[] = [];
+      const { qDim } = widths(c);
+      for (let l = 0; l < c.nLayers; l++) {
+        const m = s.maxima[l]!;
+        const k = s.kept[l]!;
+        let down: SmoothOutputSettings;
+        let o: SmoothOutputSettings;
+        if (opts.smoothOutput === "grid") {
+          const L = base.layers[l]!;
+          down = await searchSmoothOutput(L.w2, c.dim, c.hiddenDim, k.downIn, k.tokens, downLambda(base, l, m), variant, group, backend);
+          o = await searchSmoothOutput(
+            L.wo,
+            c.dim,
+            qDim,
+            k.oIn,
+            k.tokens,
+            (cand) => outProjColumns(outProjLambda(L.wo, c, m.o_in, cand), c),
+            variant,
+            group,
+            backend,
+          );
+        } else {
+          down = o = opts.smoothOutput ?? DEFAULT_SMOOTH_OUTPUT[variant];
+        }
+        smoothDownLayer(w, l, m, down);
+        smoothOutLayer(w, l, m, o);
+        chosen.push({ down, o });
+        progress?.("smooth output", l + 1, c.nLayers);
+      }
+      settings.smoothOutput = { search: opts.smoothOutput === "grid" ? "grid" : "fixed", layers: chosen };
+      changed();
+    },
+    clip: async () => {
+      const s = await calibrated("clip");
+      ratios = [];
+      for (let l = 0; l < c.nLayers; l++) {
+        ratios.push(layerClipRatios(current(), l, s.kept[l]!, clip));
+        progress?.("clip", l + 1, c.nLayers);
+      }
+      settings.clip = { grid: clip.grid, maxShrink: clip.maxShrink, attentionTokens: clip.attentionTokens, objective: "output MSE (q/k: attention output, per head)" };
+    },
+  };
+
+  // Resume from the latest state a run with the same steps so far left in `prefixes`; save the
+  // state before every step this run adds, for a later run that switches that step off.
+  let from = 0;
+  for (let i = STEP_ORDER.length - 1; i > 0 && prefixes !== undefined; i--) {
+    const saved = keptStates(prefixes).get(stepsBefore(steps, i));
+    if (saved !== undefined) {
+      ({ w, stats, ratios } = { ...saved, w: cloneFp64(saved.w) });
+      settings = { ...saved.settings };
+      fp32 = undefined;
+      from = i;
+      break;
     }
-    settings.smoothOutput = { search: opts.smoothOutput === "grid" ? "grid" : "fixed", layers: chosen };
-    changed();
   }
-  let ratios: LinearRatios[] | undefined;
-  if (steps.clip) {
-    const s = await calibrated("clip");
-    ratios = [];
-    for (let l = 0; l < c.nLayers; l++) {
-      ratios.push(layerClipRatios(current(), l, s.kept[l]!, clip));
-      progress?.("clip", l + 1, c.nLayers);
-    }
-    settings.clip = { grid: clip.grid, maxShrink: clip.maxShrink, attentionTokens: clip.attentionTokens, objective: "output MSE (q/k: attention output, per head)" };
+  for (let i = from; i < STEP_ORDER.length; i++) {
+    const step = STEP_ORDER[i]!;
+    if (!steps[step]) continue;
+    const key = stepsBefore(steps, i);
+    if (i > from && prefixes !== undefined && !keptStates(prefixes).has(key)) keptStates(prefixes).set(key, { w: cloneFp64(w), stats, settings: { ...settings }, ratios });
+    if (step !== "gptq") await transforms[step]();
   }
   const final = current();
   const quantOpts = { variant, ...(variant === "g128" ? { group } : {}), ...(ratios ? { ratios } : {}), method: "qoq" };

@@ -13,17 +13,15 @@
  * model, not a perplexity that an overconfident model can lower by noise. The windows must not be
  * the calibration windows, which GPTQ and the searches were fitted to. Deterministic: the same
  * weights, calibration set, windows and options give the same choice and checkpoint bytes.
- * Cost: one pipeline run and one scoring pass per candidate, plus one.
+ * Cost: one pipeline run and one scoring pass per candidate, plus one; each trial resumes from
+ * the best run's state before the step it switches off ({@link PipelinePrefixes}).
  * @module
  */
 import { ParamError } from "@qoq/core";
 import { createFp32Model, createQuantizedModel, klDivergence, type LanguageModel, type LlamaWeights } from "@qoq/model";
 import { createReferenceBackend } from "@qoq/reference";
 import type { CalibrationSet } from "./calibration.js";
-import { defaultSteps, quantizeQoq, type QoqOptions, type QoqResult, type QoqSteps } from "./pipeline.js";
-
-/** The pipeline's steps in the order it runs them. */
-export const STEP_ORDER: readonly (keyof QoqSteps)[] = ["rotate", "rotateHeads", "reorder", "smoothAttention", "keyRotation", "smoothOutput", "clip", "gptq"];
+import { defaultSteps, PipelinePrefixes, quantizeQoq, STEP_ORDER, type QoqOptions, type QoqResult, type QoqSteps } from "./pipeline.js";
 
 /** Options of {@link selectQoqSteps}. */
 export interface StepSelectionOptions {
@@ -98,11 +96,13 @@ export async function selectQoqSteps(weights: LlamaWeights, calib: CalibrationSe
     session.dispose();
   }
   const trials: StepTrial[] = [];
+  // Trial i repeats the best run's steps before candidate i: it resumes from that run's state there.
+  const prefixes = new PipelinePrefixes();
   const score = async (off: readonly (keyof QoqSteps)[]) => {
     // A run is minutes of synchronous work on the host backends: let timers and I/O through between runs.
     await new Promise((resolve) => setImmediate(resolve));
     const steps = { ...start, ...Object.fromEntries(off.map((s) => [s, false])) };
-    const result = await quantizeQoq(weights, calib, { ...opts, backend, steps });
+    const result = await quantizeQoq(weights, calib, { ...opts, backend, steps }, prefixes);
     const kl = await meanKl(createQuantizedModel(result.model, backend, { prefillKv: "kv4" }), reference, sel.windows);
     trials.push({ off, kl });
     opts.onProgress?.("select steps", trials.length, candidates.length + 1);

@@ -10,7 +10,7 @@ import { BOS_ID, createFp32Model, createQuantizedModel, loadLlama2cBin, loadToke
 import { createReferenceBackend, outputError, quantizeWeightRowChn } from "@qoq/reference";
 import { calibrationWindows } from "../src/calibration.js";
 import { saveQoqCheckpoint } from "../src/checkpoint.js";
-import { checkpointInfo, quantizeQoq, type QoqOptions } from "../src/pipeline.js";
+import { checkpointInfo, PipelinePrefixes, quantizeQoq, STEP_ORDER, type QoqOptions, type QoqSteps } from "../src/pipeline.js";
 import { smoothOutputCandidates } from "../src/smooth_search.js";
 import { dataFile } from "./data.js";
 
@@ -93,6 +93,30 @@ describe("QoQ pipeline", () => {
       if (chosen! < 1) clipped++;
     }
     expect(clipped).toBeGreaterThan(0); // the search does clip somewhere on a real model
+  });
+
+  it("runs sharing a prefix store resume from a state of the same first steps and give the same bytes as fresh runs", async () => {
+    const opts: QoqOptions = { ...FAST, variant: "chn", steps: { keyRotation: true } };
+    const bytes = (r: Awaited<ReturnType<typeof quantizeQoq>>) => Buffer.from(saveQoqCheckpoint(r.model, checkpointInfo(r.record)));
+    const prefixes = new PipelinePrefixes();
+    const all = await quantizeQoq(weights, calib, opts, prefixes);
+    const on = STEP_ORDER.filter((s) => all.record.steps[s]);
+    // A state before every step that ran but the first.
+    expect(prefixes.size).toBe(on.length - 1);
+    // Each run below switches one step off: it repeats the steps before it, which it must not run
+    // again (their progress stages stay silent), and must still equal a run without the store.
+    const stage: Partial<Record<keyof QoqSteps, string>> = { smoothAttention: "smooth attention", keyRotation: "key rotation", smoothOutput: "smooth output", clip: "clip" };
+    for (const off of ["smoothOutput", "clip", "gptq"] as const) {
+      const stages = new Set<string>();
+      const steps = { ...opts.steps, [off]: false };
+      const resumed = await quantizeQoq(weights, calib, { ...opts, steps, onProgress: (s) => stages.add(s) }, prefixes);
+      expect(bytes(resumed).equals(bytes(await quantizeQoq(weights, calib, { ...opts, steps })))).toBe(true);
+      for (const s of on.slice(0, on.indexOf(off))) if (stage[s] !== undefined) expect(stages.has(stage[s]!), `${off} off re-ran ${s}`).toBe(false);
+    }
+    // The store is keyed by the steps before: a run with an earlier step off shares none of it past that step.
+    const stages = new Set<string>();
+    await quantizeQoq(weights, calib, { ...opts, steps: { ...opts.steps, rotate: false }, onProgress: (s) => stages.add(s) }, prefixes);
+    expect(stages.has("smooth attention")).toBe(true);
   });
 
   it("the key-pair rotation cuts the KV4 model's loss, keeps the FP function, and records its angles", async () => {
