@@ -78,8 +78,9 @@ interface PipelineState {
 
 /**
  * Pipeline states kept between runs that share their first steps, so that a later run skips
- * them: pass the same store to {@link quantizeQoq} for runs that differ only in `steps`, with the
- * same weights, calibration set and other options (the store does not check that). Before every
+ * them: pass the same store to {@link quantizeQoq} for runs that differ only in `steps` — the
+ * same weights and calibration set objects, the same other options (a run that differs gets a
+ * `ParamError`, not another run's state). Before every
  * step a run makes, it keeps the state (a float64 copy of the weights, the calibration
  * statistics, the settings so far); a later run whose steps before some step are the same
  * resumes from the latest such state. The result is the same, byte for byte, as a run without
@@ -93,12 +94,25 @@ export class PipelinePrefixes {
   }
 }
 
-// The states of each store, by the key of the steps before them; kept outside the class so that they are not part of its API.
-const STATES = new WeakMap<PipelinePrefixes, Map<string, PipelineState>>();
+// Each store's states, by the key of the steps before them, and what its runs share; kept outside
+// the class so that they are not part of its API.
+interface KeptStates {
+  readonly weights: LlamaWeights;
+  readonly calib: CalibrationSet;
+  readonly options: string;
+  readonly states: Map<string, PipelineState>;
+}
+const STATES = new WeakMap<PipelinePrefixes, KeptStates>();
 function keptStates(p: PipelinePrefixes): Map<string, PipelineState> {
-  let m = STATES.get(p);
-  if (m === undefined) STATES.set(p, (m = new Map()));
-  return m;
+  return STATES.get(p)?.states ?? new Map();
+}
+/** The states of `p` for a run on `weights`, `calib` with `options` (the run's options but `steps`, as a string); throws when `p` holds another's. */
+function statesFor(p: PipelinePrefixes, weights: LlamaWeights, calib: CalibrationSet, options: string): Map<string, PipelineState> {
+  let kept = STATES.get(p);
+  if (kept === undefined) STATES.set(p, (kept = { weights, calib, options, states: new Map() }));
+  if (kept.weights !== weights || kept.calib !== calib) throw new ParamError("PipelinePrefixes: this store holds the states of runs on other weights or another calibration set");
+  if (kept.options !== options) throw new ParamError(`PipelinePrefixes: this store holds the states of runs with other options (${kept.options}; this run: ${options})`);
+  return kept.states;
 }
 
 /** The steps a variant runs by default: those of QServe's (lmquant) configs — all but the head and key-pair rotations, reordering only for g128, clipping only for chn. */
@@ -305,9 +319,11 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
 
   // Resume from the latest state a run with the same steps so far left in `prefixes`; save the
   // state before every step this run adds, for a later run that switches that step off.
+  const options = JSON.stringify({ variant, group, keepTokens, smoothAttention: opts.smoothAttention ?? DEFAULT_SMOOTH_ATTENTION, smoothOutput: opts.smoothOutput ?? DEFAULT_SMOOTH_OUTPUT[variant], keyRotation: kr, clip, backend: backend.name });
+  const kept = prefixes !== undefined ? statesFor(prefixes, weights, calib, options) : undefined;
   let from = 0;
-  for (let i = STEP_ORDER.length - 1; i > 0 && prefixes !== undefined; i--) {
-    const saved = keptStates(prefixes).get(stepsBefore(steps, i));
+  for (let i = STEP_ORDER.length - 1; i > 0 && kept !== undefined; i--) {
+    const saved = kept.get(stepsBefore(steps, i));
     if (saved !== undefined) {
       ({ w, stats, ratios } = { ...saved, w: cloneFp64(saved.w) });
       settings = { ...saved.settings };
@@ -320,7 +336,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
     const step = STEP_ORDER[i]!;
     if (!steps[step]) continue;
     const key = stepsBefore(steps, i);
-    if (i > from && prefixes !== undefined && !keptStates(prefixes).has(key)) keptStates(prefixes).set(key, { w: cloneFp64(w), stats, settings: { ...settings }, ratios });
+    if (i > from && kept !== undefined && !kept.has(key)) kept.set(key, { w: cloneFp64(w), stats, settings: { ...settings }, ratios });
     if (step !== "gptq") await transforms[step]();
   }
   const final = current();

@@ -124,6 +124,10 @@ describe("QoQ pipeline", () => {
     const stages = new Set<string>();
     await quantizeQoq(weights, calib, { ...opts, steps: { ...opts.steps, rotate: false }, onProgress: (s) => stages.add(s) }, prefixes);
     expect(stages.has("smooth attention")).toBe(true);
+    // A run that differs in anything but its steps gets a ParamError, not another run's state.
+    await expect(quantizeQoq(weights, calib, { ...opts, clip: { ...FAST.clip!, grid: 4 } }, prefixes)).rejects.toThrow(/other options/);
+    await expect(quantizeQoq({ ...weights }, calib, opts, prefixes)).rejects.toThrow(/other weights/);
+    await expect(quantizeQoq(weights, { ...calib }, opts, prefixes)).rejects.toThrow(ParamError);
   });
 
   it("the key-pair rotation cuts the KV4 model's loss, keeps the FP function, and records its angles", async () => {
