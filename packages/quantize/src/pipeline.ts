@@ -80,17 +80,16 @@ interface PipelineState {
  * Pipeline states kept between runs that share their first steps, so that a later run skips
  * them: pass the same store to {@link quantizeQoq} for runs that differ only in `steps` — the
  * same weights and calibration set objects, the same other options (a run that differs gets a
- * `ParamError`, not another run's state). Before every
- * step a run makes, it keeps the state (a float64 copy of the weights, the calibration
- * statistics, the settings so far); a later run whose steps before some step are the same
- * resumes from the latest such state. The result is the same, byte for byte, as a run without
+ * `ParamError`, not another run's state). Before every step a run makes, it keeps the state (a
+ * float64 copy of the weights, the calibration statistics, the settings so far); a later run
+ * whose steps before some step are the same resumes from the latest such state. The result is the same, byte for byte, as a run without
  * the store. The step selection uses one per selection: each trial switches off one step of the
  * best run so far, so it repeats that run's steps before it.
  */
 export class PipelinePrefixes {
   /** Number of states kept. */
   get size(): number {
-    return keptStates(this).size;
+    return STATES.get(this)?.states.size ?? 0;
   }
 }
 
@@ -103,9 +102,6 @@ interface KeptStates {
   readonly states: Map<string, PipelineState>;
 }
 const STATES = new WeakMap<PipelinePrefixes, KeptStates>();
-function keptStates(p: PipelinePrefixes): Map<string, PipelineState> {
-  return STATES.get(p)?.states ?? new Map();
-}
 /** The states of `p` for a run on `weights`, `calib` with `options` (the run's options but `steps`, as a string); throws when `p` holds another's. */
 function statesFor(p: PipelinePrefixes, weights: LlamaWeights, calib: CalibrationSet, options: string): Map<string, PipelineState> {
   let kept = STATES.get(p);
