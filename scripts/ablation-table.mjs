@@ -251,6 +251,8 @@ const lines = [
   "  what it says.",
   "",
 ];
+/** Section `s`'s row of `variant` and `label` (undefined when that row was not run). */
+const rowOf = (s, variant, label) => s.rows.find((r) => r.variant === variant && r.label === label);
 // Share of RTN's loss a row recovers: in perplexity against FP16-ONNX, or — for the random
 // synthetic model, whose perplexity says nothing — in KL from FP32.
 const byKl = (s) => s.model.name.startsWith("synthetic");
@@ -269,10 +271,10 @@ for (const [title, label] of [
   lines.push(`| model | variant | ${TEXTS.map((t) => `${t.name}: FP16 → RTN → QoQ (recovered)`).join(" | ")} |`);
   lines.push(`|---|---|${TEXTS.map(() => "---").join("|")}|`);
   for (const s of present) {
-    const fp16 = s.rows.find((r) => r.label === "FP16-ONNX").res;
+    const fp16 = rowOf(s, "", "FP16-ONNX").res;
     for (const variant of ["g128", "chn"]) {
-      const rtn = s.rows.find((r) => r.variant === variant && r.label === "W4A8KV4 RTN").res;
-      const row = s.rows.find((r) => r.variant === variant && r.label === label);
+      const rtn = rowOf(s, variant, "W4A8KV4 RTN").res;
+      const row = rowOf(s, variant, label);
       const qoq = row.res;
       const cells = TEXTS.map((_, i) => `${f(fp16[i].ppl)} → ${f(rtn[i].ppl)} → ${f(qoq[i].ppl)} (${recovered(s, rtn[i], qoq[i], fp16[i])}; KL ${rtn[i].kl.toExponential(2)} → ${qoq[i].kl.toExponential(2)})`);
       lines.push(`| ${s.model.name} | ${variant === "g128" ? `per-group g${s.model.group}` : "per-channel"}${row.detail !== undefined ? ` (${row.detail})` : ""} | ${cells.join(" | ")} |`);
@@ -290,9 +292,9 @@ const DECOMPOSITION = [
   ["W4A8 per-channel, KV not quantized (W4 alone)", "chn", W4_KV16_ROW],
   ["W4A8KV4 per-channel RTN (both)", "chn", "W4A8KV4 RTN"],
 ];
-const decomposed = sections.filter((s) => DECOMPOSITION.every(([, v, l]) => s.rows.some((r) => r.variant === v && r.label === l)));
+const decomposed = sections.filter((s) => DECOMPOSITION.every(([, v, l]) => rowOf(s, v, l) !== undefined));
 if (decomposed.length > 0) {
-  const at = (s, v, l) => s.rows.find((r) => r.variant === v && r.label === l).res[0];
+  const at = (s, v, l) => rowOf(s, v, l).res[0];
   lines.push(`## Where the loss comes from (${TEXTS[0].name})`, "");
   lines.push(
     "Perplexity (KL from FP32) of RTN with the KV4 cache and the W4 weights each alone and together. *KV4 share* is the KV4 cache's",
@@ -306,7 +308,7 @@ if (decomposed.length > 0) {
   lines.push(`| model | FP16-ONNX | ${DECOMPOSITION.map(([h]) => h).join(" | ")} | KV4 share → after key-pair rotation, per-group / per-channel |`);
   lines.push(`|---|---:|${DECOMPOSITION.map(() => "---:").join("|")}|---:|`);
   for (const s of decomposed) {
-    const fp16 = s.rows.find((r) => r.label === "FP16-ONNX").res[0];
+    const fp16 = at(s, "", "FP16-ONNX");
     const [kv16, kv4] = [at(s, "w8a8", KV16_ROW), at(s, "w8a8", "W8A8KV4 RTN")];
     const turned = at(s, "w8a8", W8_KEY_ROW);
     // The KV4 cache's loss (of `kv`: plain or after the key-pair rotation) as a share of RTN's loss in variant v.
@@ -333,11 +335,11 @@ for (const s of sections) {
   );
   // A section whose run was completed from an earlier run's rows says so (parts merged by hand, see s.note).
   if (s.note !== undefined) lines.push(s.note, "");
-  const fp16 = s.rows.find((r) => r.label === "FP16-ONNX").res;
+  const fp16 = rowOf(s, "", "FP16-ONNX").res;
   lines.push(`| variant | row | ${TEXTS.map((t) => `ppl ${t.name} | KL | recovered`).join(" | ")} |`);
   lines.push(`|---|---|${TEXTS.map(() => "---:|---:|---:").join("|")}|`);
   for (const r of s.rows) {
-    const rtn = r.variant === "" ? undefined : s.rows.find((x) => x.variant === r.variant && x.label === (r.variant === "w8a8" ? "W8A8KV4 RTN" : "W4A8KV4 RTN"));
+    const rtn = r.variant === "" ? undefined : rowOf(s, r.variant, r.variant === "w8a8" ? "W8A8KV4 RTN" : "W4A8KV4 RTN");
     const cells = r.res.map((x, i) => {
       // Recovered is a QoQ row's measure: not for the W8 rows or the RTN row run with the KV cache not quantized.
       const rec = rtn !== undefined && r !== rtn && r.variant !== "w8a8" && r.label !== W4_KV16_ROW ? recovered(s, rtn.res[i], x, fp16[i]) : "";
