@@ -1,5 +1,7 @@
 // Adds up every package's vitest JSON results and prints one closing line:
-// "tests: N passed, M failed". Exits non-zero if a package has no results or any test failed.
+// "tests: N passed, M failed". Exits non-zero if a package has no results, any test failed, or
+// vitest caught an error outside the tests (.vitest-errors.json, from vitest-errors-reporter.mjs);
+// each such error counts as one failure and is named.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -15,9 +17,13 @@ for (const pkg of readdirSync(join(root, "packages"))) {
     continue;
   }
   const r = JSON.parse(readFileSync(file, "utf8"));
+  const errorsFile = join(root, "packages", pkg, ".vitest-errors.json");
+  const outside = existsSync(errorsFile) ? JSON.parse(readFileSync(errorsFile, "utf8")) : [];
   passed += r.numPassedTests;
-  failed += r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0);
-  console.log(`${pkg}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+  failed += r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0) + outside.length;
+  const errors = outside.length > 0 ? `, ${outside.length} error(s) outside tests` : "";
+  console.log(`${pkg}: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped${errors}`);
+  for (const message of outside) console.log(`  ${pkg}: error outside tests: ${message.split("\n")[0]}`);
 }
 for (const pkg of missing) console.log(`${pkg}: no test results (the package's tests did not run)`);
 console.log(`tests: ${passed} passed, ${failed + missing.length} failed`);

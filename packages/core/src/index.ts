@@ -1,6 +1,7 @@
 /**
  * `@qoq/core`: numerics (binary16/binary32 rounding, canonical reductions and exp, int4 packing),
- * the Tensor type, a seeded RNG, safetensors I/O, typed errors, and the op registry.
+ * the Tensor type, a seeded RNG, safetensors I/O, typed errors, the op registry, and event-loop yields
+ * for long synchronous runs.
  * @packageDocumentation
  */
 export * from "./errors.js";
@@ -18,3 +19,4 @@ export * from "./backend.js";
 export * from "./opspec.js";
 export * from "./testing.js";
 export * from "./guards.js";
+export * from "./event_loop.js";

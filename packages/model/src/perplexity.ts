@@ -2,7 +2,7 @@
  * Perplexity on text under the project's fixed protocol (see {@link perplexity}).
  * @module
  */
-import { ParamError, ShapeError } from "@qoq/core";
+import { ParamError, periodicYield, ShapeError } from "@qoq/core";
 import type { LanguageModel } from "./language_model.js";
 import { BOS_ID, type Tokenizer } from "./tokenizer.js";
 
@@ -114,13 +114,10 @@ export async function perplexity(model: LanguageModel, tokenizer: Tokenizer, tex
   let total = 0;
   let tokens = 0;
   let windows = 0;
-  let lastYield = Date.now();
+  // The forward passes are synchronous: give the event loop a turn now and then (timers, I/O, progress).
+  const turn = periodicYield(100);
   for (let d = 0; d < docs.length; d++) {
-    // The forward passes are synchronous: give the event loop a turn now and then (timers, I/O, progress).
-    if (Date.now() - lastYield > 100) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      lastYield = Date.now();
-    }
+    await turn();
     const ids = [BOS_ID, ...tokenizer.encode(docs[d]!)];
     for (let start = 0; start < ids.length; start += win) {
       const w = ids.slice(start, start + win);

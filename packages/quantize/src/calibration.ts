@@ -17,7 +17,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { ParamError } from "@qoq/core";
+import { ParamError, yieldToEventLoop } from "@qoq/core";
 import { BOS_ID, createFp32Model, headDim, splitDocuments, type ActivationSite, type LlamaWeights, type Tokenizer } from "@qoq/model";
 
 /** Options of {@link calibrationWindows}. */
@@ -202,6 +202,7 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
       session.dispose();
     }
     opts.onProgress?.(windowIndex + 1, set.windows.length);
+    await yieldToEventLoop();
   }
   for (const layerGrams of grams ?? []) {
     for (const g of Object.values(layerGrams)) {

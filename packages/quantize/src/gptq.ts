@@ -12,8 +12,8 @@
  * j > i. A diagonal H gives `U_ij = 0` off the diagonal, so GPTQ then equals RTN code for code.
  * @module
  */
-import { fromF16Bits, ParamError, tensor, type Backend, type Tensor } from "@qoq/core";
-import { quantizeWeights, stackRows, type LlamaWeights, type QuantizedLinear, type QuantizedModel, type QuantizeWeightsOptions } from "@qoq/model";
+import { fromF16Bits, ParamError, tensor, yieldToEventLoop, type Backend, type Tensor } from "@qoq/core";
+import { quantizeWeights, stackRows, type LlamaWeights, type QuantizedLayer, type QuantizedLinear, type QuantizedModel, type QuantizeWeightsOptions } from "@qoq/model";
 import { chnCode, levelOneCode, levelTwoCode } from "@qoq/reference";
 import type { LinearGrams } from "./calibration.js";
 
@@ -188,18 +188,19 @@ export async function quantizeWeightsGptq(
 ): Promise<QuantizedModel> {
   const rtn = await quantizeWeights(weights, backend, opts);
   if (grams.length !== weights.layers.length) throw new ParamError(`GPTQ: Gram matrices for ${grams.length} layers, the model has ${weights.layers.length}`);
-  const layers = rtn.layers.map((ql, l) => {
+  const layers: QuantizedLayer[] = [];
+  for (const [l, ql] of rtn.layers.entries()) {
     const L = weights.layers[l]!;
     const g = grams[l]!;
-    const out = {
+    layers.push({
       ...ql,
       qkv: gptqLinear(ql.qkv, stackRows([L.wq, L.wk, L.wv]), g.attn_in, settings),
       o: gptqLinear(ql.o, L.wo, g.o_in, settings),
       gateUp: gptqLinear(ql.gateUp, stackRows([L.w1, L.w3]), g.ffn_in, settings),
       down: gptqLinear(ql.down, L.w2, g.down_in, settings),
-    };
+    });
     onLayer?.(l + 1, rtn.layers.length);
-    return out;
-  });
+    await yieldToEventLoop();
+  }
   return { ...rtn, layers };
 }

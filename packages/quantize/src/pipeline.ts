@@ -10,7 +10,7 @@
  * options give the same bits.
  * @module
  */
-import { ParamError, type Backend } from "@qoq/core";
+import { ParamError, yieldToEventLoop, type Backend } from "@qoq/core";
 import { quantizeWeights, type LinearRatios, type LlamaWeights, type QuantizedModel } from "@qoq/model";
 import { createReferenceBackend } from "@qoq/reference";
 import { collectStats, type CalibrationSet, type CalibrationStats } from "./calibration.js";
@@ -201,6 +201,11 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
   const clip = opts.clip ?? DEFAULT_CLIP;
   const backend = opts.backend ?? createReferenceBackend();
   const progress = opts.onProgress;
+  // Every progress point is also a turn of the event loop (see yieldToEventLoop): a run is minutes of synchronous work.
+  const report = async (stage: string, done: number, total: number) => {
+    progress?.(stage, done, total);
+    await yieldToEventLoop();
+  };
   const c = weights.config;
 
   // The run's state between steps: float64 weights, the calibration statistics of those
@@ -249,7 +254,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
         const pick = opts.smoothAttention === "grid" ? searchSmoothAttention(current(), s.maxima[l]!, { q: k.q, k: k.k, v: k.v, tokens: Math.min(k.tokens, clip.attentionTokens) }) : (opts.smoothAttention ?? DEFAULT_SMOOTH_ATTENTION);
         smoothAttentionLayer(w, l, s.maxima[l]!, pick);
         chosen.push(pick);
-        progress?.("smooth attention", l + 1, c.nLayers);
+        await report("smooth attention", l + 1, c.nLayers);
       }
       settings.smoothAttention = { search: opts.smoothAttention === "grid" ? "grid" : "fixed", layers: chosen };
       changed();
@@ -261,7 +266,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
         const idx = await searchKeyRotation(current(), l, s.kept[l]!, variant, group, backend, kr);
         rotateKeyPairs(w, l, Float64Array.from(idx, (a) => (a * Math.PI) / kr.angles));
         chosen.push(Array.from(idx));
-        progress?.("key rotation", l + 1, c.nLayers);
+        await report("key rotation", l + 1, c.nLayers);
       }
       // Per layer, the angle index of every (KV head, RoPE pair), KV head major: φ = index·π/angles.
       settings.keyRotation = { angles: kr.angles, sweeps: kr.sweeps, objective: "attention output MSE per KV head group: q/k_proj RTN-quantized, INT8 inputs, KV4 keys", layers: chosen };
@@ -297,7 +302,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
         smoothDownLayer(w, l, m, down);
         smoothOutLayer(w, l, m, o);
         chosen.push({ down, o });
-        progress?.("smooth output", l + 1, c.nLayers);
+        await report("smooth output", l + 1, c.nLayers);
       }
       settings.smoothOutput = { search: opts.smoothOutput === "grid" ? "grid" : "fixed", layers: chosen };
       changed();
@@ -307,7 +312,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
       ratios = [];
       for (let l = 0; l < c.nLayers; l++) {
         ratios.push(layerClipRatios(current(), l, s.kept[l]!, clip));
-        progress?.("clip", l + 1, c.nLayers);
+        await report("clip", l + 1, c.nLayers);
       }
       settings.clip = { grid: clip.grid, maxShrink: clip.maxShrink, attentionTokens: clip.attentionTokens, objective: "output MSE (q/k: attention output, per head)" };
     },
@@ -334,6 +339,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
     const key = stepsBefore(steps, i);
     if (i > from && kept !== undefined && !kept.has(key)) kept.set(key, { w: cloneFp64(w), stats, settings: { ...settings }, ratios });
     if (step !== "gptq") await transforms[step]();
+    await yieldToEventLoop();
   }
   const final = current();
   const quantOpts = { variant, ...(variant === "g128" ? { group } : {}), ...(ratios ? { ratios } : {}), method: "qoq" };

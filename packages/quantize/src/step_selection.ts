@@ -17,7 +17,7 @@
  * the best run's state before the step it switches off ({@link PipelinePrefixes}).
  * @module
  */
-import { ParamError } from "@qoq/core";
+import { ParamError, yieldToEventLoop } from "@qoq/core";
 import { createFp32Model, createQuantizedModel, klDivergence, type LanguageModel, type LlamaWeights } from "@qoq/model";
 import { createReferenceBackend } from "@qoq/reference";
 import type { CalibrationSet } from "./calibration.js";
@@ -67,6 +67,7 @@ async function meanKl(model: LanguageModel, reference: readonly Float32Array[][]
       kl += klDivergence(reference[w]![t]!, logits[t]!);
       n++;
     }
+    await yieldToEventLoop();
   }
   return kl / n;
 }
@@ -94,13 +95,13 @@ export async function selectQoqSteps(weights: LlamaWeights, calib: CalibrationSe
     const session = fp.newSession();
     reference.push(await session.forward(w));
     session.dispose();
+    await yieldToEventLoop();
   }
   const trials: StepTrial[] = [];
   // Trial i repeats the best run's steps before candidate i: it resumes from that run's state there.
   const prefixes = new PipelinePrefixes();
   const score = async (off: readonly (keyof QoqSteps)[]) => {
-    // A run is minutes of synchronous work on the host backends: let timers and I/O through between runs.
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
     const steps = { ...start, ...Object.fromEntries(off.map((s) => [s, false])) };
     const result = await quantizeQoq(weights, calib, { ...opts, backend, steps }, prefixes);
     const kl = await meanKl(createQuantizedModel(result.model, backend, { prefillKv: "kv4" }), reference, sel.windows);

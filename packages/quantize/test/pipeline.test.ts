@@ -162,6 +162,21 @@ describe("QoQ pipeline", () => {
     expect(await fp32Drift(r.weights)).toBeLessThan(1e-4);
   });
 
+  it("gives the event loop turns during a run: a timer set before it fires while its steps run", async () => {
+    // A run is synchronous work on the reference backend; without turns, timers and messages (a
+    // test runner's RPC included, which times out after 60 s) wait until the whole run ends.
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    const seen: number[] = [];
+    try {
+      await quantizeQoq(weights, calib, { ...FAST, variant: "chn", steps: { ...OFF, rotate: true, smoothAttention: true, smoothOutput: true, clip: true, gptq: true }, onProgress: () => seen.push(ticks) });
+    } finally {
+      clearInterval(ticker);
+    }
+    expect(seen[0]).toBe(0);
+    expect(seen.at(-1)).toBeGreaterThanOrEqual(3);
+  });
+
   it("the output-smoothing grid starts with 'no smoothing'", () => {
     expect(smoothOutputCandidates()[0]).toEqual({ alpha: 0, beta: 0 });
   });
