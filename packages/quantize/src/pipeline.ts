@@ -80,11 +80,13 @@ interface PipelineState {
  * Pipeline states kept between runs that share their first steps, so that a later run skips
  * them: pass the same store to {@link quantizeQoq} for runs that differ only in `steps` — the
  * same weights and calibration set objects, the same other options (a run that differs gets a
- * `ParamError`, not another run's state). Before every step a run makes, it keeps the state (a
- * float64 copy of the weights, the calibration statistics, the settings so far); a later run
- * whose steps before some step are the same resumes from the latest such state. The result is the same, byte for byte, as a run without
- * the store. The step selection uses one per selection: each trial switches off one step of the
- * best run so far, so it repeats that run's steps before it.
+ * `ParamError`, not another run's state). Before every step in {@link STEP_ORDER}, whether it
+ * runs or not, a run keeps the state (a float64 copy of the weights, the calibration statistics,
+ * the settings so far); a later run whose steps before some step are the same resumes from the
+ * latest such state. The result is the same, byte for byte, as a run without the store. The step
+ * selection uses one per selection: each trial switches off one step of the best run so far, so
+ * it repeats that run's steps before it. An ablation that adds one step per run resumes each run
+ * where the run before it ended.
  */
 export class PipelinePrefixes {
   /** Number of states kept. */
@@ -319,7 +321,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
   };
 
   // Resume from the latest state a run with the same steps so far left in `prefixes`; save the
-  // state before every step this run adds, for a later run that switches that step off.
+  // state before every step, for a later run that switches that step off (or on).
   const options = JSON.stringify({ variant, group, keepTokens, smoothAttention: opts.smoothAttention ?? DEFAULT_SMOOTH_ATTENTION, smoothOutput: opts.smoothOutput ?? DEFAULT_SMOOTH_OUTPUT[variant], keyRotation: kr, clip, backend: backend.name });
   const kept = prefixes !== undefined ? statesFor(prefixes, weights, calib, options) : undefined;
   let from = 0;
@@ -333,11 +335,15 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
       break;
     }
   }
+  // One copy per state: the boundaries before steps this run leaves off share the copy made at the first of them.
+  let snapshot: PipelineState | undefined;
   for (let i = from; i < STEP_ORDER.length; i++) {
     const step = STEP_ORDER[i]!;
-    if (!steps[step]) continue;
     const key = stepsBefore(steps, i);
-    if (i > from && kept !== undefined && !kept.has(key)) kept.set(key, { w: cloneFp64(w), stats, settings: { ...settings }, ratios });
+    // Kept before an off step too: a later run that adds that step resumes there.
+    if (i > from && kept !== undefined && !kept.has(key)) kept.set(key, (snapshot ??= { w: cloneFp64(w), stats, settings: { ...settings }, ratios }));
+    if (!steps[step]) continue;
+    snapshot = undefined;
     if (step !== "gptq") await transforms[step]();
     await yieldToEventLoop();
   }

@@ -29,6 +29,11 @@ export interface StepSelectionOptions {
   readonly windows: readonly (readonly number[])[];
   /** Steps that may be switched off, tried in pipeline order (default: every step the options turn on). */
   readonly candidates?: readonly (keyof QoqSteps)[];
+  /**
+   * States of earlier runs with the same weights, calibration set and options to resume from
+   * (default: a new store); the selection's runs leave theirs there too. The result does not depend on it.
+   */
+  readonly prefixes?: PipelinePrefixes;
 }
 
 /** One scored pipeline run of the selection: the steps it ran and its score. */
@@ -99,7 +104,7 @@ export async function selectQoqSteps(weights: LlamaWeights, calib: CalibrationSe
   }
   const trials: StepTrial[] = [];
   // Trial i repeats the best run's steps before candidate i: it resumes from that run's state there.
-  const prefixes = new PipelinePrefixes();
+  const prefixes = sel.prefixes ?? new PipelinePrefixes();
   const score = async (off: readonly (keyof QoqSteps)[]) => {
     await yieldToEventLoop();
     const steps = { ...start, ...Object.fromEntries(off.map((s) => [s, false])) };

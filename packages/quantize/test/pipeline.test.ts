@@ -130,6 +130,23 @@ describe("QoQ pipeline", () => {
     await expect(quantizeQoq(weights, { ...calib }, opts, prefixes)).rejects.toThrow(ParamError);
   });
 
+  it("a run that adds a step to the run before it resumes where that run ended (as an ablation's rows do)", async () => {
+    const bytes = (r: Awaited<ReturnType<typeof quantizeQoq>>) => Buffer.from(saveQoqCheckpoint(r.model, checkpointInfo(r.record)));
+    const opts: QoqOptions = { ...FAST, variant: "chn" };
+    const prefixes = new PipelinePrefixes();
+    const stageNames: Partial<Record<keyof QoqSteps, string>> = { smoothAttention: "smooth attention", smoothOutput: "smooth output", clip: "clip", gptq: "gptq" };
+    let steps: QoqSteps = { ...OFF, rotate: true };
+    for (const add of ["smoothAttention", "smoothOutput", "clip", "gptq"] as const) {
+      const earlier = STEP_ORDER.filter((s) => steps[s]);
+      steps = { ...steps, [add]: true };
+      const stages = new Set<string>();
+      const resumed = await quantizeQoq(weights, calib, { ...opts, steps, onProgress: (s) => stages.add(s) }, prefixes);
+      expect(bytes(resumed).equals(bytes(await quantizeQoq(weights, calib, { ...opts, steps }))), `+ ${add}`).toBe(true);
+      for (const s of earlier) if (stageNames[s] !== undefined) expect(stages.has(stageNames[s]!), `+ ${add} re-ran ${s}`).toBe(false);
+      expect(stages.has(stageNames[add]!), `+ ${add} ran it`).toBe(true);
+    }
+  });
+
   it("the key-pair rotation cuts the KV4 model's loss, keeps the FP function, and records its angles", async () => {
     // stories260K's keys carry most of their energy in one channel of a RoPE pair, which sets each head's KV4 range.
     const one = calibrationWindows(text.slice(text.length / 2), tokenizer, weights.config.seqLen, { samples: 1, seqLen: 128 });

@@ -10,7 +10,7 @@ import { ParamError } from "@qoq/core";
 import { createFp32Model, createQuantizedModel, loadLlama2cBin, loadTokenizer, type LanguageModel } from "@qoq/model";
 import { calibrationWindows } from "../src/calibration.js";
 import { saveQoqCheckpoint } from "../src/checkpoint.js";
-import { checkpointInfo, defaultSteps, quantizeQoq, STEP_ORDER, type QoqOptions, type QoqSteps } from "../src/pipeline.js";
+import { checkpointInfo, defaultSteps, PipelinePrefixes, quantizeQoq, STEP_ORDER, type QoqOptions, type QoqSteps } from "../src/pipeline.js";
 import { selectQoqSteps, type StepSelectionRecord } from "../src/step_selection.js";
 import { dataFile } from "./data.js";
 
@@ -91,6 +91,25 @@ describe("step selection", () => {
       const fresh = await quantizeQoq(weights, calib, { ...opts, steps: { ...start, ...Object.fromEntries(t.off.map((s) => [s, false])) } });
       expect(await heldOutKl(createQuantizedModel(fresh.model, undefined, { prefillKv: "kv4" }), held.windows), `off: ${t.off.join(", ")}`).toBeCloseTo(t.kl, 6);
     }
+  });
+
+  it("resumes from a store that an earlier run with the same options filled, with the same result", async () => {
+    const opts: QoqOptions = { ...FAST, group: 32, steps: { rotate: false } };
+    const sel = { windows: held.windows, candidates: ["gptq"] as (keyof QoqSteps)[] };
+    const prefixes = new PipelinePrefixes();
+    await quantizeQoq(weights, calib, opts, prefixes);
+    // The first trial runs the same steps as that run: it resumes before GPTQ, the last step, and
+    // runs none of the steps before it again.
+    const before: string[] = [];
+    let trials = 0;
+    const onProgress = (stage: string) => (stage === "select steps" ? trials++ : trials === 0 && before.push(stage));
+    const resumed = await selectQoqSteps(weights, calib, { ...opts, onProgress }, { ...sel, prefixes });
+    expect(before.filter((s) => ["smooth attention", "smooth output", "calibrate (reorder)"].includes(s))).toEqual([]);
+    expect(before).toContain("gptq");
+    const fresh = await selectQoqSteps(weights, calib, opts, sel);
+    expect(resumed.record).toEqual(fresh.record);
+    const bytes = (x: typeof fresh) => Buffer.from(saveQoqCheckpoint(x.model, checkpointInfo(x.record)));
+    expect(bytes(resumed).equals(bytes(fresh))).toBe(true);
   });
 
   it("tries only the candidates given, and only those that are on", async () => {
