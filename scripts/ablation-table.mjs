@@ -27,7 +27,7 @@ import {
   tokenNll,
 } from "../packages/model/dist/index.js";
 import { OnnxFp16LanguageModel } from "../packages/onnx/dist/index.js";
-import { calibrationWindows, quantizeQoq, selectQoqSteps } from "../packages/quantize/dist/index.js";
+import { calibrationWindows, PipelinePrefixes, quantizeQoq, selectQoqSteps } from "../packages/quantize/dist/index.js";
 import { openBackend } from "../packages/cli/dist/backends.js";
 
 const root = join(import.meta.dirname, "..");
@@ -172,27 +172,32 @@ for (const m of values.from !== undefined ? [] : MODELS) {
   });
   for (const variant of ["g128", "chn"]) {
     const g = variant === "g128" ? { group: m.group } : {};
+    // Runs with the same options share their first steps' states (results unchanged, byte for
+    // byte): each incremental row resumes where the row above ended, the grid rows and the
+    // selection where the run before left the same steps. One store per set of options.
+    const fixed = new PipelinePrefixes();
+    const grid = new PipelinePrefixes();
     await run("W4A8KV4 RTN", variant, async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant, ...g }), backend, kv));
     // The W4 weights' own loss: the same model with the prefill reading unquantized K/V.
     await run(W4_KV16_ROW, variant, async () => createQuantizedModel(await quantizeRtn(weights, backend, { variant, ...g }), backend, { prefillKv: "fp16" }));
     await run("GPTQ alone (RTN's parameters, no other step)", variant, async () =>
-      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: { ...NONE, gptq: true }, backend })).model, backend, kv),
+      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: { ...NONE, gptq: true }, backend }, fixed)).model, backend, kv),
     );
     let steps = { ...NONE };
     for (const [label, add, only] of STEPS) {
       if (only !== undefined && only !== variant) continue;
       steps = { ...steps, ...add };
       const s = { ...steps };
-      await run(label, variant, async () => createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: s, backend })).model, backend, kv));
+      await run(label, variant, async () => createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: s, backend }, fixed)).model, backend, kv));
     }
     await run(GRID_ROW, variant, async () =>
-      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, backend, smoothAttention: "grid", smoothOutput: "grid" })).model, backend, kv),
+      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, backend, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, backend, kv),
     );
     await run(GRID_KEY_ROW, variant, async () =>
-      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, backend, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" })).model, backend, kv),
+      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, backend, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, backend, kv),
     );
     await run(SELECT_ROW, variant, async () => {
-      const r = await selectQoqSteps(weights, calib, { variant, ...g, backend, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, { windows: held.windows });
+      const r = await selectQoqSteps(weights, calib, { variant, ...g, backend, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, { windows: held.windows, prefixes: grid });
       const off = r.record.settings.selection.off;
       return { model: createQuantizedModel(r.model, backend, kv), detail: `switched off: ${off.length > 0 ? off.join(", ") : "none"}` };
     });
