@@ -71,7 +71,8 @@ function stepsBefore(steps: QoqSteps, i: number): string {
 /** The pipeline's state between two steps (see {@link PipelinePrefixes}). */
 interface PipelineState {
   readonly w: Fp64Weights;
-  readonly stats: CalibrationStats | undefined;
+  /** Filled in when a run that reached this state collects its statistics later. */
+  stats: CalibrationStats | undefined;
   readonly settings: Readonly<Record<string, unknown>>;
   readonly ratios: LinearRatios[] | undefined;
 }
@@ -218,14 +219,19 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
   let settings: Record<string, unknown> = { keepTokens };
   let ratios: LinearRatios[] | undefined;
   const current = (): LlamaWeights => (fp32 ??= toFp32(w));
+  // The kept state (see PipelinePrefixes) whose weights are the run's weights now: statistics
+  // collected now are that state's too, and a later run that resumes there need not collect them.
+  let here: PipelineState | undefined;
   const changed = () => {
     stats = undefined;
     fp32 = undefined;
+    here = undefined;
   };
   // GPTQ's Gram matrices cost K² per token and input, so they are collected only for the last step.
   const calibrated = async (stage: string, grams = false): Promise<CalibrationStats> => {
     if (stats === undefined || (grams && stats.grams === undefined)) {
       stats = await collectStats(current(), calib, { keepTokens, grams, onProgress: (d, t) => progress?.(`calibrate (${stage})`, d, t) });
+      if (here !== undefined) here.stats = stats;
     }
     return stats;
   };
@@ -331,20 +337,25 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
       ({ w, stats, ratios } = { ...saved, w: cloneFp64(saved.w) });
       settings = { ...saved.settings };
       fp32 = undefined;
+      here = saved;
       from = i;
       break;
     }
   }
-  // One copy per state: the boundaries before steps this run leaves off share the copy made at the first of them.
-  let snapshot: PipelineState | undefined;
   for (let i = from; i < STEP_ORDER.length; i++) {
     const step = STEP_ORDER[i]!;
-    const key = stepsBefore(steps, i);
-    // Kept before an off step too: a later run that adds that step resumes there.
-    if (i > from && kept !== undefined && !kept.has(key)) kept.set(key, (snapshot ??= { w: cloneFp64(w), stats, settings: { ...settings }, ratios }));
-    if (!steps[step]) continue;
-    snapshot = undefined;
-    if (step !== "gptq") await transforms[step]();
+    // Kept before an off step too: a later run that adds that step resumes there. One copy per
+    // state: the boundaries before steps this run leaves off share the copy made at the first.
+    if (i > from && kept !== undefined) {
+      const key = stepsBefore(steps, i);
+      const same = kept.get(key);
+      if (same !== undefined) (here = same).stats ??= stats;
+      else kept.set(key, (here ??= { w: cloneFp64(w), stats, settings: { ...settings }, ratios }));
+    }
+    if (!steps[step] || step === "gptq") continue;
+    await transforms[step]();
+    // Even a step that leaves the weights (clipping) changes the state: its ratios and settings.
+    here = undefined;
     await yieldToEventLoop();
   }
   const final = current();

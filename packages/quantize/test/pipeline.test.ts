@@ -145,6 +145,14 @@ describe("QoQ pipeline", () => {
       for (const s of earlier) if (stageNames[s] !== undefined) expect(stages.has(stageNames[s]!), `+ ${add} re-ran ${s}`).toBe(false);
       expect(stages.has(stageNames[add]!), `+ ${add} ran it`).toBe(true);
     }
+    // A run that adds a step before the last one's resumes before it, with the statistics the
+    // earlier run collected there for its next step: it need not collect them again.
+    const stages = new Set<string>();
+    const withKey = { ...steps, keyRotation: true };
+    const resumed = await quantizeQoq(weights, calib, { ...opts, steps: withKey, onProgress: (s) => stages.add(s) }, prefixes);
+    expect(bytes(resumed).equals(bytes(await quantizeQoq(weights, calib, { ...opts, steps: withKey })))).toBe(true);
+    expect([...stages].filter((s) => s.startsWith("calibrate (key rotation)") || s === "smooth attention")).toEqual([]);
+    expect(stages.has("key rotation")).toBe(true);
   });
 
   it("the key-pair rotation cuts the KV4 model's loss, keeps the FP function, and records its angles", async () => {

@@ -105,7 +105,9 @@ describe("step selection", () => {
     const onProgress = (stage: string) => (stage === "select steps" ? trials++ : trials === 0 && before.push(stage));
     const resumed = await selectQoqSteps(weights, calib, { ...opts, onProgress }, { ...sel, prefixes });
     expect(before.filter((s) => ["smooth attention", "smooth output", "calibrate (reorder)"].includes(s))).toEqual([]);
+    // ... nor collects GPTQ's statistics again: the earlier run left them in that state.
     expect(before).toContain("gptq");
+    expect(before).not.toContain("calibrate (gptq)");
     const fresh = await selectQoqSteps(weights, calib, opts, sel);
     expect(resumed.record).toEqual(fresh.record);
     const bytes = (x: typeof fresh) => Buffer.from(saveQoqCheckpoint(x.model, checkpointInfo(x.record)));
