@@ -117,9 +117,9 @@ export async function perplexity(model: LanguageModel, tokenizer: Tokenizer, tex
   // The forward passes are synchronous: give the event loop a turn now and then (timers, I/O, progress).
   const turn = periodicYield(100);
   for (let d = 0; d < docs.length; d++) {
-    await turn();
     const ids = [BOS_ID, ...tokenizer.encode(docs[d]!)];
     for (let start = 0; start < ids.length; start += win) {
+      await turn();
       const w = ids.slice(start, start + win);
       if (w.length < 2) continue;
       windows++;
