@@ -349,8 +349,13 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
     if (i > from && kept !== undefined) {
       const key = stepsBefore(steps, i);
       const same = kept.get(key);
-      if (same !== undefined) (here = same).stats ??= stats;
-      else kept.set(key, (here ??= { w: cloneFp64(w), stats, settings: { ...settings }, ratios }));
+      if (same !== undefined) {
+        here = same;
+        here.stats ??= stats;
+      } else {
+        here ??= { w: cloneFp64(w), stats, settings: { ...settings }, ratios };
+        kept.set(key, here);
+      }
     }
     if (!steps[step] || step === "gptq") continue;
     await transforms[step]();

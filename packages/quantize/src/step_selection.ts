@@ -106,7 +106,6 @@ export async function selectQoqSteps(weights: LlamaWeights, calib: CalibrationSe
   // Trial i repeats the best run's steps before candidate i: it resumes from that run's state there.
   const prefixes = sel.prefixes ?? new PipelinePrefixes();
   const score = async (off: readonly (keyof QoqSteps)[]) => {
-    await yieldToEventLoop();
     const steps = { ...start, ...Object.fromEntries(off.map((s) => [s, false])) };
     const result = await quantizeQoq(weights, calib, { ...opts, backend, steps }, prefixes);
     const kl = await meanKl(createQuantizedModel(result.model, backend, { prefillKv: "kv4" }), reference, sel.windows);

@@ -20,6 +20,10 @@ const text = readFileSync(dataFile("tinystories_val.txt"), "utf8");
 const calib = calibrationWindows(text.slice(text.length / 2), tokenizer, weights.config.seqLen, { samples: 3, seqLen: 64 });
 const FAST: QoqOptions = { keepTokens: 64, clip: { grid: 8, maxShrink: 0.8, attentionTokens: 32 } };
 const OFF = { rotate: false, rotateHeads: false, reorder: false, smoothAttention: false, keyRotation: false, smoothOutput: false, clip: false, gptq: false };
+/** A run's checkpoint bytes. */
+const bytes = (r: Awaited<ReturnType<typeof quantizeQoq>>) => Buffer.from(saveQoqCheckpoint(r.model, checkpointInfo(r.record)));
+/** The progress stage of each step that reports one: a resumed run must not report the steps it skipped. */
+const STAGE: Partial<Record<keyof QoqSteps, string>> = { smoothAttention: "smooth attention", keyRotation: "key rotation", smoothOutput: "smooth output", clip: "clip", gptq: "gptq" };
 
 /** Largest logit difference of the FP32 model on `transformed` weights from the original's, relative to the largest logit. */
 async function fp32Drift(transformed: LlamaWeights): Promise<number> {
@@ -48,9 +52,7 @@ describe("QoQ pipeline", () => {
     const opts: QoqOptions = { ...FAST, variant, ...(variant === "g128" ? { group: 32 } : {}) };
     const a = await quantizeQoq(weights, calib, opts);
     const b = await quantizeQoq(weights, calib, opts);
-    const ba = saveQoqCheckpoint(a.model, checkpointInfo(a.record));
-    const bb = saveQoqCheckpoint(b.model, checkpointInfo(b.record));
-    expect(Buffer.from(ba).equals(Buffer.from(bb))).toBe(true);
+    expect(bytes(a).equals(bytes(b))).toBe(true);
     expect(a.model.method).toBe("qoq");
     expect(a.record.steps).toEqual({ rotate: true, rotateHeads: false, reorder: variant === "g128", smoothAttention: true, keyRotation: false, smoothOutput: true, clip: variant === "chn", gptq: true });
     expect(a.record.calibration.sha256).toBe(calib.sha256);
@@ -97,7 +99,6 @@ describe("QoQ pipeline", () => {
 
   it("runs sharing a prefix store resume from a state of the same first steps and give the same bytes as fresh runs", async () => {
     const opts: QoqOptions = { ...FAST, variant: "chn", steps: { keyRotation: true } };
-    const bytes = (r: Awaited<ReturnType<typeof quantizeQoq>>) => Buffer.from(saveQoqCheckpoint(r.model, checkpointInfo(r.record)));
     const prefixes = new PipelinePrefixes();
     const fresh = async (steps: Partial<QoqSteps>) => bytes(await quantizeQoq(weights, calib, { ...opts, steps }));
     // Without the key rotation first: the next run, with it, resumes before SmoothAttention (no
@@ -112,13 +113,12 @@ describe("QoQ pipeline", () => {
     const on = STEP_ORDER.filter((s) => all.record.steps[s]);
     // Each run below switches one step off: it repeats the steps before it, which it must not run
     // again (their progress stages stay silent), and must still equal a run without the store.
-    const stage: Partial<Record<keyof QoqSteps, string>> = { smoothAttention: "smooth attention", keyRotation: "key rotation", smoothOutput: "smooth output", clip: "clip" };
     for (const off of ["smoothOutput", "clip", "gptq"] as const) {
       const stages = new Set<string>();
       const steps = { ...opts.steps, [off]: false };
       const resumed = await quantizeQoq(weights, calib, { ...opts, steps, onProgress: (s) => stages.add(s) }, prefixes);
       expect(bytes(resumed).equals(await fresh(steps))).toBe(true);
-      for (const s of on.slice(0, on.indexOf(off))) if (stage[s] !== undefined) expect(stages.has(stage[s]!), `${off} off re-ran ${s}`).toBe(false);
+      for (const s of on.slice(0, on.indexOf(off))) if (STAGE[s] !== undefined) expect(stages.has(STAGE[s]!), `${off} off re-ran ${s}`).toBe(false);
     }
     // The store is keyed by the steps before: a run with an earlier step off shares none of it past that step.
     const stages = new Set<string>();
@@ -131,10 +131,8 @@ describe("QoQ pipeline", () => {
   });
 
   it("a run that adds a step to the run before it resumes where that run ended (as an ablation's rows do)", async () => {
-    const bytes = (r: Awaited<ReturnType<typeof quantizeQoq>>) => Buffer.from(saveQoqCheckpoint(r.model, checkpointInfo(r.record)));
     const opts: QoqOptions = { ...FAST, variant: "chn" };
     const prefixes = new PipelinePrefixes();
-    const stageNames: Partial<Record<keyof QoqSteps, string>> = { smoothAttention: "smooth attention", smoothOutput: "smooth output", clip: "clip", gptq: "gptq" };
     let steps: QoqSteps = { ...OFF, rotate: true };
     for (const add of ["smoothAttention", "smoothOutput", "clip", "gptq"] as const) {
       const earlier = STEP_ORDER.filter((s) => steps[s]);
@@ -142,8 +140,8 @@ describe("QoQ pipeline", () => {
       const stages = new Set<string>();
       const resumed = await quantizeQoq(weights, calib, { ...opts, steps, onProgress: (s) => stages.add(s) }, prefixes);
       expect(bytes(resumed).equals(bytes(await quantizeQoq(weights, calib, { ...opts, steps }))), `+ ${add}`).toBe(true);
-      for (const s of earlier) if (stageNames[s] !== undefined) expect(stages.has(stageNames[s]!), `+ ${add} re-ran ${s}`).toBe(false);
-      expect(stages.has(stageNames[add]!), `+ ${add} ran it`).toBe(true);
+      for (const s of earlier) if (STAGE[s] !== undefined) expect(stages.has(STAGE[s]!), `+ ${add} re-ran ${s}`).toBe(false);
+      expect(stages.has(STAGE[add]!), `+ ${add} ran it`).toBe(true);
     }
     // A run that adds a step before the last one's resumes before it, with the statistics the
     // earlier run collected there for its next step: it need not collect them again.
