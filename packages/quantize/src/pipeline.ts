@@ -346,16 +346,11 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
     const step = STEP_ORDER[i]!;
     // Kept before an off step too: a later run that adds that step resumes there. One copy per
     // state: the boundaries before steps this run leaves off share the copy made at the first.
+    // (A key already kept is one a run that started alongside this one left meanwhile: the
+    // resume above took the latest key there was.)
     if (i > from && kept !== undefined) {
       const key = stepsBefore(steps, i);
-      const same = kept.get(key);
-      if (same !== undefined) {
-        here = same;
-        here.stats ??= stats;
-      } else {
-        here ??= { w: cloneFp64(w), stats, settings: { ...settings }, ratios };
-        kept.set(key, here);
-      }
+      if (!kept.has(key)) kept.set(key, (here ??= { w: cloneFp64(w), stats, settings: { ...settings }, ratios }));
     }
     if (!steps[step] || step === "gptq") continue;
     await transforms[step]();
