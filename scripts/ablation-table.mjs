@@ -7,8 +7,10 @@
 // To spread the work over processes: run each model with --only NAME --results PART.json, then
 // render the table from the parts with --from PART1.json,PART2.json,… (no model is run then).
 // --rows "LABEL|LABEL" and --variants g128,chn run only those rows (to complete a part by hand).
+// --workers N: the calibration's threads (default: the CPUs; the results do not depend on it).
 import { execSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     backend: { type: "string" },
     "max-chars-synthetic": { type: "string" },
     only: { type: "string" },
+    workers: { type: "string" },
     rows: { type: "string" },
     variants: { type: "string" },
     results: { type: "string" },
@@ -55,6 +58,9 @@ const samples = Number(values.samples ?? 32);
 const backendName = values.backend ?? "cpu";
 const out = values.out ?? join(root, "docs", "ablation.md");
 const backend = await openBackend(backendName);
+// The pipeline's options common to every run: the weight quantizers' backend, and the calibration's
+// worker threads (any count gives the same bits).
+const pipeline = { backend, workers: Number(values.workers ?? availableParallelism()) };
 
 /** A larger synthetic model: 4 layers, dim 256, residual activation outliers ×20 and key outliers ×8 (the generator's defaults). */
 const SYNTHETIC_LARGE = { ...SYNTHETIC_DEFAULT_CONFIG, dim: 256, hiddenDim: 704, nLayers: 4, nHeads: 8, nKvHeads: 4 };
@@ -174,7 +180,7 @@ for (const m of values.from !== undefined ? [] : MODELS) {
   // How much of the KV4 cache's loss the key-pair rotation removes when the weights are near-lossless: the pipeline
   // with that step alone (its search scores q/k_proj quantized per channel at W4: it has no W8 objective), then W8A8 RTN.
   await run(W8_KEY_ROW, "w8a8", async () => {
-    const turned = await quantizeQoq(weights, calib, { variant: "chn", steps: { ...NONE, keyRotation: true }, backend });
+    const turned = await quantizeQoq(weights, calib, { variant: "chn", steps: { ...NONE, keyRotation: true }, ...pipeline });
     return createQuantizedModel(await quantizeRtn(turned.weights, backend, { variant: "w8a8" }), backend, kv);
   });
   for (const variant of ["g128", "chn"]) {
@@ -189,23 +195,23 @@ for (const m of values.from !== undefined ? [] : MODELS) {
     // The W4 weights' own loss: the same model with the prefill reading unquantized K/V.
     await run(W4_KV16_ROW, variant, async () => createQuantizedModel(await w4(), backend, { prefillKv: "fp16" }));
     await run("GPTQ alone (RTN's parameters, no other step)", variant, async () =>
-      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: { ...NONE, gptq: true }, backend }, fixed)).model, backend, kv),
+      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: { ...NONE, gptq: true }, ...pipeline }, fixed)).model, backend, kv),
     );
     let steps = { ...NONE };
     for (const [label, add, only] of STEPS) {
       if (only !== undefined && only !== variant) continue;
       steps = { ...steps, ...add };
       const s = { ...steps };
-      await run(label, variant, async () => createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: s, backend }, fixed)).model, backend, kv));
+      await run(label, variant, async () => createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: s, ...pipeline }, fixed)).model, backend, kv));
     }
     await run(GRID_ROW, variant, async () =>
-      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, backend, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, backend, kv),
+      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, ...pipeline, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, backend, kv),
     );
     await run(GRID_KEY_ROW, variant, async () =>
-      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, backend, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, backend, kv),
+      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, ...pipeline, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, backend, kv),
     );
     await run(SELECT_ROW, variant, async () => {
-      const r = await selectQoqSteps(weights, calib, { variant, ...g, backend, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, { windows: held.windows, prefixes: grid });
+      const r = await selectQoqSteps(weights, calib, { variant, ...g, ...pipeline, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, { windows: held.windows, prefixes: grid });
       const off = r.record.settings.selection.off;
       return { model: createQuantizedModel(r.model, backend, kv), detail: `switched off: ${off.length > 0 ? off.join(", ") : "none"}` };
     });

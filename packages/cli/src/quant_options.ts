@@ -5,6 +5,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { IoError, ParamError } from "@qoq/core";
 import type { LlamaWeights, PrefillKv, Tokenizer } from "@qoq/model";
 import {
@@ -34,6 +35,7 @@ export const QOQ_ARG_OPTIONS = {
   "calib-samples": { type: "string" },
   "calib-len": { type: "string" },
   "keep-tokens": { type: "string" },
+  workers: { type: "string" },
   "no-rotate": { type: "boolean" },
   "rotate-heads": { type: "boolean" },
   "no-reorder": { type: "boolean" },
@@ -51,6 +53,7 @@ export const QOQ_ARG_OPTIONS = {
 
 /** Usage text of the pipeline flags. */
 export const QOQ_USAGE = `[--calib TEXT] [--calib-samples N (32)] [--calib-len N (256)] [--keep-tokens N (256)]
+                 [--workers N (the CPUs)]  threads of the calibration passes (the checkpoint's bytes do not depend on it)
                  [--no-rotate] [--rotate-heads] [--no-reorder] [--no-smooth-attn] [--key-rotation] [--no-smooth] [--no-clip] [--no-gptq]
                  [--smooth-attn ALPHA|ALPHA,BETA|grid (0.5)] [--smooth ALPHA,BETA|grid] [--clip-grid N (80)]
                  [--select-steps [--select-samples N (8)]]  keep only the steps that lower the KL from FP32 on held-out
@@ -139,6 +142,7 @@ export function qoqOptionsFrom(values: QoqArgValues, variant: QoqVariant, group:
     ...(values.smooth !== undefined ? { smoothOutput: exponents(values.smooth, "--smooth", undefined) } : {}),
     ...(values["clip-grid"] !== undefined ? { clip: { ...DEFAULT_CLIP, grid: posInt(values["clip-grid"], "clip-grid") } } : {}),
     ...(values["keep-tokens"] !== undefined ? { keepTokens: posInt(values["keep-tokens"], "keep-tokens") } : {}),
+    workers: values.workers !== undefined ? posInt(values.workers, "workers") : availableParallelism(),
   };
 }
 

@@ -34,11 +34,12 @@ const ppl = (stdout: string): number => JSON.parse(stdout.trim().split("\n").pop
 describe("qoq quantize / eval --quant", () => {
   if (!existsSync(MODEL)) throw new Error(`test data missing: ${MODEL} (see ../shared/data/SOURCES.md)`);
 
-  it("writes the same checkpoint twice, and evaluating it equals the pipeline run on the fly", async () => {
+  it("writes the same checkpoint twice (one or three calibration threads), and evaluating it equals the pipeline run on the fly", async () => {
     const a = join(tmp, "a.qoq");
     const b = join(tmp, "b.qoq");
-    for (const out of [a, b]) {
-      const r = await qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--group", "32", "--no-smooth", "--key-rotation", "--out", out);
+    // The second run calibrates in three worker threads: the bytes must not change.
+    for (const [out, workers] of [[a, "1"], [b, "3"]] as const) {
+      const r = await qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--group", "32", "--no-smooth", "--key-rotation", "--workers", workers, "--out", out);
       expect(r.stderr + r.stdout, "quantize").toMatch(/steps: rotate, reorder, smoothAttention, keyRotation, gptq/);
       expect(r.code).toBe(0);
     }
@@ -87,6 +88,7 @@ describe("qoq quantize / eval --quant", () => {
       ["checkpoint of another variant", [...EVAL, "--precision", "w4a8kv4-chn", "--quant", good], /holds g128 weights/],
       ["checkpoint of another model", ["eval", "ppl", "--model", "synthetic", "--text", TEXT, "--max-chars", "100", "--precision", "w4a8kv4", "--quant", good], /another model/],
       ["truncated checkpoint", [...EVAL, "--precision", "w4a8kv4", "--quant", broken], /broken\.qoq/],
+      ["bad --workers", ["quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--workers", "0", "--out", join(tmp, "x.qoq")], /--workers must be a positive integer/],
       ["bad --smooth", [...EVAL, "--precision", "w4a8kv4", "--quant", "qoq", ...CALIB, "--smooth", "2"], /--smooth/],
     ];
     for (const [what, args, re] of cases) {

@@ -17,8 +17,11 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { ParamError, yieldToEventLoop } from "@qoq/core";
-import { BOS_ID, createFp32Model, headDim, splitDocuments, type ActivationSite, type LlamaWeights, type Tokenizer } from "@qoq/model";
+import { Worker } from "node:worker_threads";
+import { ParamError, RangeViolationError, yieldToEventLoop } from "@qoq/core";
+import { BOS_ID, splitDocuments, type ActivationSite, type LlamaWeights, type Tokenizer } from "@qoq/model";
+import { GRAM_SITES, SITES, siteWidths, WindowCollector, type WindowRecord, type WindowRequest } from "./calibration_window.js";
+import type { WorkerReply, WorkerSetup } from "./calibration_worker.js";
 
 /** Options of {@link calibrationWindows}. */
 export interface CalibrationOptions {
@@ -136,73 +139,56 @@ export interface CollectOptions {
   readonly keepTokens?: number;
   /** Also accumulate the {@link LinearGrams} of every layer over all tokens (default false: K² work per token and input). */
   readonly grams?: boolean;
+  /**
+   * Worker threads that run the windows' forward passes (default 1: this thread runs them; Node
+   * only). Any count gives the same bits: each window's record is folded in window order, and the
+   * Gram matrices are summed here, token by token, as one thread would.
+   */
+  readonly workers?: number;
   /** Called after each window with (done, total). */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-const SITES: readonly ActivationSite[] = ["attn_in", "q", "k", "v", "o_in", "ffn_in", "down_in"];
-
 /** Run every calibration window through the FP32 forward pass of `weights` and collect {@link CalibrationStats}. */
 export async function collectStats(weights: LlamaWeights, set: CalibrationSet, opts: CollectOptions = {}): Promise<CalibrationStats> {
+  const workers = opts.workers ?? 1;
+  if (!Number.isSafeInteger(workers) || workers < 1) throw new ParamError(`calibration workers must be a positive integer, got ${workers}`);
   const c = weights.config;
-  const hd = headDim(c);
-  const width: Record<ActivationSite, number> = {
-    attn_in: c.dim,
-    q: c.nHeads * hd,
-    k: c.nKvHeads * hd,
-    v: c.nKvHeads * hd,
-    o_in: c.nHeads * hd,
-    ffn_in: c.dim,
-    down_in: c.hiddenDim,
-  };
-  const maxima: SiteMaxima[] = [];
-  for (let l = 0; l < c.nLayers; l++) {
-    const m = {} as SiteMaxima;
-    for (const s of SITES) m[s] = new Float64Array(width[s]);
-    maxima.push(m);
-  }
+  // Checked here, before any worker starts, so a bad window is the same typed error with or without workers.
+  set.windows.forEach((win, w) =>
+    win.forEach((t, i) => {
+      if (!Number.isSafeInteger(t) || t < 0 || t >= c.vocabSize) throw new RangeViolationError(`calibration window ${w}`, i, `token ${t} is outside the vocabulary [0, ${c.vocabSize})`);
+    }),
+  );
+  const width = siteWidths(c);
   const keep = Math.min(opts.keepTokens ?? 0, set.windows[0]?.length ?? 0);
-  const keptSites = { attn_in: "attnIn", q: "q", k: "k", v: "v", o_in: "oIn", ffn_in: "ffnIn", down_in: "downIn" } as const;
-  const kept = Array.from({ length: keep > 0 ? c.nLayers : 0 }, () => ({
-    tokens: keep,
-    attnIn: new Float32Array(keep * c.dim),
-    q: new Float32Array(keep * width.q),
-    k: new Float32Array(keep * width.k),
-    v: new Float32Array(keep * width.v),
-    oIn: new Float32Array(keep * width.o_in),
-    ffnIn: new Float32Array(keep * c.dim),
-    downIn: new Float32Array(keep * c.hiddenDim),
-  }));
-  const gramSites = ["attn_in", "o_in", "ffn_in", "down_in"] as const;
-  const grams: LinearGrams[] | undefined = opts.grams
-    ? Array.from({ length: c.nLayers }, () => Object.fromEntries(gramSites.map((s) => [s, new Float64Array(width[s] * width[s])])) as LinearGrams)
+  const request = { keep, grams: opts.grams === true };
+  const maxima: SiteMaxima[] = Array.from({ length: c.nLayers }, () => Object.fromEntries(SITES.map((s) => [s, new Float64Array(width[s])])) as SiteMaxima);
+  const kept: KeptInputs[] = [];
+  const grams: LinearGrams[] | undefined = request.grams
+    ? Array.from({ length: c.nLayers }, () => Object.fromEntries(GRAM_SITES.map((s) => [s, new Float64Array(width[s] * width[s])])) as LinearGrams)
     : undefined;
-  let windowIndex = 0;
-  const model = createFp32Model(weights, {
-    onActivation: (layer, site, values, tokens, w) => {
-      const m = maxima[layer]![site];
-      for (let t = 0; t < tokens; t++) {
-        for (let j = 0; j < w; j++) {
-          const a = Math.abs(values[t * w + j]!);
-          if (a > m[j]!) m[j] = a;
-        }
-      }
-      if (windowIndex === 0 && keep > 0) {
-        const dst = kept[layer]![keptSites[site]];
-        dst.set(values.subarray(0, keep * w));
-      }
-      if (grams !== undefined && site in grams[layer]!) accumulateGram(grams[layer]![site as keyof LinearGrams], values, tokens, w);
-    },
-  });
-  for (windowIndex = 0; windowIndex < set.windows.length; windowIndex++) {
-    const session = model.newSession();
-    try {
-      await session.forward(set.windows[windowIndex]!);
-    } finally {
-      session.dispose();
+  const total = set.windows.length;
+  // Records arrive in window order (the worker pool holds back early ones), so this is one thread's sum.
+  const fold = async (r: WindowRecord): Promise<void> => {
+    for (let l = 0; l < c.nLayers; l++) {
+      SITES.forEach((s, si) => {
+        const m = maxima[l]![s];
+        const wm = r.maxima[l]![si]!;
+        for (let j = 0; j < m.length; j++) if (wm[j]! > m[j]!) m[j] = wm[j]!;
+      });
+      const k = r.kept?.[l];
+      if (k !== undefined) kept.push({ tokens: keep, attnIn: k[0]!, q: k[1]!, k: k[2]!, v: k[3]!, oIn: k[4]!, ffnIn: k[5]!, downIn: k[6]! });
+      if (grams !== undefined) GRAM_SITES.forEach((s, gi) => accumulateGram(grams[l]![s], r.inputs![l]![gi]!, r.inputs![l]![gi]!.length / width[s], width[s]));
     }
-    opts.onProgress?.(windowIndex + 1, set.windows.length);
+    opts.onProgress?.(r.index + 1, total);
     await yieldToEventLoop();
+  };
+  if (workers === 1 || total < 2) {
+    const collector = new WindowCollector(weights, request);
+    for (let i = 0; i < total; i++) await fold(await collector.collect(set.windows[i]!, i));
+  } else {
+    await collectInWorkers(weights, set.windows, request, Math.min(workers, total), fold);
   }
   for (const layerGrams of grams ?? []) {
     for (const g of Object.values(layerGrams)) {
@@ -211,6 +197,108 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
     }
   }
   return { maxima, kept, ...(grams ? { grams } : {}), tokens: set.tokens };
+}
+
+/** `weights` with every array copied once into shared memory, so workers read it without a copy each (a tied classifier stays the embedding). */
+function shareWeights(weights: LlamaWeights): LlamaWeights {
+  const shared = new Map<Float32Array, Float32Array>();
+  const share = (a: Float32Array): Float32Array => {
+    let s = shared.get(a);
+    if (s === undefined) {
+      s = new Float32Array(new SharedArrayBuffer(a.byteLength));
+      s.set(a);
+      shared.set(a, s);
+    }
+    return s;
+  };
+  return {
+    config: weights.config,
+    tokenEmbedding: share(weights.tokenEmbedding),
+    finalNorm: share(weights.finalNorm),
+    classifier: share(weights.classifier),
+    layers: weights.layers.map((L) => ({
+      attnNorm: share(L.attnNorm),
+      wq: share(L.wq),
+      wk: share(L.wk),
+      wv: share(L.wv),
+      wo: share(L.wo),
+      ffnNorm: share(L.ffnNorm),
+      w1: share(L.w1),
+      w2: share(L.w2),
+      w3: share(L.w3),
+    })),
+  };
+}
+
+/**
+ * The windows' records from `n` worker threads, handed to `fold` in window order. A worker runs
+ * one window at a time; windows are handed out in order while fewer than 2n are unfolded, which
+ * bounds the records held back while an early window is still running.
+ */
+async function collectInWorkers(
+  weights: LlamaWeights,
+  windows: readonly (readonly number[])[],
+  request: WindowRequest,
+  n: number,
+  fold: (r: WindowRecord) => Promise<void>,
+): Promise<void> {
+  // The compiled worker sits in dist/ next to this module's compiled file; from src/ (tests run the
+  // TypeScript sources) the same relative path still reaches dist/.
+  const url = new URL("../dist/calibration_worker.js", import.meta.url);
+  const setup: WorkerSetup = { weights: shareWeights(weights), windows, request };
+  const pool = Array.from({ length: n }, () => new Worker(url));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const held = new Map<number, WindowRecord>();
+      const idle: Worker[] = [];
+      let next = 0;
+      let handedOut = 0;
+      let folding = false;
+      let failed = false;
+      const fail = (e: Error) => {
+        failed = true;
+        reject(e);
+      };
+      const handOut = () => {
+        while (!failed && idle.length > 0 && handedOut < windows.length && handedOut - next < 2 * n) idle.pop()!.postMessage(handedOut++);
+      };
+      const drain = async () => {
+        if (folding) return;
+        folding = true;
+        try {
+          while (!failed && held.has(next)) {
+            const r = held.get(next)!;
+            held.delete(next++);
+            handOut();
+            await fold(r);
+          }
+          if (next === windows.length) resolve();
+        } catch (e) {
+          fail(e as Error);
+        } finally {
+          folding = false;
+        }
+      };
+      for (const worker of pool) {
+        worker.on("message", (m: WorkerReply) => {
+          if ("error" in m) return fail(new Error(`calibration worker, window ${m.window}: ${m.error}`));
+          held.set(m.record.index, m.record);
+          idle.push(worker);
+          handOut();
+          void drain();
+        });
+        worker.on("error", (e) => fail(new Error(`calibration worker failed (${url.href}): ${e.message}`)));
+        worker.on("exit", (code) => {
+          if (next < windows.length) fail(new Error(`calibration worker exited with code ${code} before the last window`));
+        });
+        worker.postMessage(setup);
+        idle.push(worker);
+      }
+      handOut();
+    });
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
 }
 
 /** `g += Σ_t x_t·x_tᵀ` for `tokens` rows of width `w`, upper triangle only (mirrored once by {@link collectStats} after the last window). */

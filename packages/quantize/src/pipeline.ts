@@ -145,6 +145,8 @@ export interface QoqOptions {
   readonly gptq?: GptqSettings;
   /** Calibration tokens whose inputs are kept for clipping and grid searches (default 256, from window 0). */
   readonly keepTokens?: number;
+  /** Worker threads of the calibration passes (default 1, as `collectStats`): any count gives the same bits. */
+  readonly workers?: number;
   /** Backend of the weight quantizers (default: the reference). */
   readonly backend?: Backend;
   /** Progress: a stage name and (done, total) within it. */
@@ -189,6 +191,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
   if (steps.clip && variant !== "chn") throw new ParamError("clipping applies to the chn variant only (g128 keeps the full range, as QServe's configs)");
   const keepTokens = opts.keepTokens ?? 256;
   if (!Number.isSafeInteger(keepTokens) || keepTokens < 0) throw new ParamError(`keepTokens must be a non-negative integer, got ${keepTokens}`);
+  if (opts.workers !== undefined && (!Number.isSafeInteger(opts.workers) || opts.workers < 1)) throw new ParamError(`workers must be a positive integer, got ${opts.workers}`);
   // Clipping and the grid and key-rotation searches score on the kept tokens: 0 only when none of them runs.
   const readsKept = [
     ["clipping", steps.clip],
@@ -230,7 +233,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
   // GPTQ's Gram matrices cost K² per token and input, so they are collected only for the last step.
   const calibrated = async (stage: string, grams = false): Promise<CalibrationStats> => {
     if (stats === undefined || (grams && stats.grams === undefined)) {
-      stats = await collectStats(current(), calib, { keepTokens, grams, onProgress: (d, t) => progress?.(`calibrate (${stage})`, d, t) });
+      stats = await collectStats(current(), calib, { keepTokens, grams, ...(opts.workers !== undefined ? { workers: opts.workers } : {}), onProgress: (d, t) => progress?.(`calibrate (${stage})`, d, t) });
       if (here !== undefined) here.stats = stats;
     }
     return stats;

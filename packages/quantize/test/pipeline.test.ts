@@ -48,10 +48,10 @@ describe("QoQ pipeline", () => {
     expect(() => calibrationWindows(text, tokenizer, 512, { seqLen: 1024 })).toThrow(ParamError);
   });
 
-  it.each(["g128", "chn"] as const)("%s: same input, same checkpoint bytes; every step recorded", async (variant) => {
+  it.each(["g128", "chn"] as const)("%s: same input, same checkpoint bytes (with or without calibration workers); every step recorded", async (variant) => {
     const opts: QoqOptions = { ...FAST, variant, ...(variant === "g128" ? { group: 32 } : {}) };
     const a = await quantizeQoq(weights, calib, opts);
-    const b = await quantizeQoq(weights, calib, opts);
+    const b = await quantizeQoq(weights, calib, { ...opts, workers: 2 });
     expect(bytes(a).equals(bytes(b))).toBe(true);
     expect(a.model.method).toBe("qoq");
     expect(a.record.steps).toEqual({ rotate: true, rotateHeads: false, reorder: variant === "g128", smoothAttention: true, keyRotation: false, smoothOutput: true, clip: variant === "chn", gptq: true });
