@@ -7,10 +7,9 @@
 // To spread the work over processes: run each model with --only NAME --results PART.json, then
 // render the table from the parts with --from PART1.json,PART2.json,… (no model is run then).
 // --rows "LABEL|LABEL" and --variants g128,chn run only those rows (to complete a part by hand).
-// --workers N: the calibration's threads (default: the CPUs; the results do not depend on it).
+// --workers N: the calibration's threads (default: the CPUs, at most 8; the results do not depend on it).
 import { execSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -31,6 +30,7 @@ import {
 import { OnnxFp16LanguageModel } from "../packages/onnx/dist/index.js";
 import { calibrationWindows, PipelinePrefixes, quantizeQoq, selectQoqSteps } from "../packages/quantize/dist/index.js";
 import { openBackend } from "../packages/cli/dist/backends.js";
+import { defaultWorkers } from "../packages/cli/dist/quant_options.js";
 
 const root = join(import.meta.dirname, "..");
 const data = join(root, "..", "shared", "data");
@@ -60,7 +60,7 @@ const out = values.out ?? join(root, "docs", "ablation.md");
 const backend = await openBackend(backendName);
 // The pipeline's options common to every run: the weight quantizers' backend, and the calibration's
 // worker threads (any count gives the same bits).
-const pipeline = { backend, workers: Number(values.workers ?? availableParallelism()) };
+const pipeline = { backend, workers: values.workers !== undefined ? Number(values.workers) : defaultWorkers() };
 
 /** A larger synthetic model: 4 layers, dim 256, residual activation outliers ×20 and key outliers ×8 (the generator's defaults). */
 const SYNTHETIC_LARGE = { ...SYNTHETIC_DEFAULT_CONFIG, dim: 256, hiddenDim: 704, nLayers: 4, nHeads: 8, nKvHeads: 4 };
