@@ -287,7 +287,7 @@ async function collectInWorkers(
           handOut();
           void drain();
         });
-        worker.on("error", (e) => fail(new Error(`calibration worker failed (${url.href}): ${e.message}`)));
+        worker.on("error", (e) => fail(new Error(`calibration worker failed (${url.href}): ${e.message}; workers: 1 (--workers 1) calibrates in this thread`)));
         worker.on("exit", (code) => {
           if (next < windows.length) fail(new Error(`calibration worker exited with code ${code} before the last window`));
         });
