@@ -21,6 +21,7 @@ import { createReferenceBackend, runReference, smoothAttentionLambda, smoothLine
 import { llama2cRopeTable, quantizeLinear, type LlamaWeights, type QuantizedLinear } from "@qoq/model";
 import type { KeptInputs, SiteMaxima } from "./calibration.js";
 import type { SmoothAttentionSettings, SmoothOutputSettings } from "./transforms.js";
+import { attention } from "./attention_f64.js";
 import { mse } from "./clip.js";
 import { ropePair, rotateRowPair, widths } from "./transforms.js";
 
@@ -37,33 +38,6 @@ function fakeKv4(a: Float64Array, off: number, n: number): void {
   for (let i = 0; i < n; i++) a[off + i] = Math.min(15, Math.max(0, Math.round((a[off + i]! - mn) / s))) * s + mn;
 }
 
-/**
- * Causal attention, float64: q T×(H·hd), k, v T×(G·hd) → T×(H·hd), of the query heads
- * `from … to − 1` (default all; the other heads' outputs stay 0).
- */
-function attention(q: Float64Array, k: Float64Array, v: Float64Array, t: number, heads: number, kvHeads: number, hd: number, from = 0, to = heads): Float64Array {
-  const qDim = heads * hd;
-  const kvDim = kvHeads * hd;
-  const group = heads / kvHeads;
-  const o = new Float64Array(t * qDim);
-  const s = new Float64Array(t);
-  for (let h = from; h < to; h++) {
-    const g = Math.floor(h / group);
-    for (let i = 0; i < t; i++) {
-      let m = -Infinity;
-      for (let j = 0; j <= i; j++) {
-        let d = 0;
-        for (let c = 0; c < hd; c++) d += q[i * qDim + h * hd + c]! * k[j * kvDim + g * hd + c]!;
-        s[j] = d / Math.sqrt(hd);
-        m = Math.max(m, s[j]!);
-      }
-      let z = 0;
-      for (let j = 0; j <= i; j++) z += s[j] = Math.exp(s[j]! - m);
-      for (let j = 0; j <= i; j++) for (let c = 0; c < hd; c++) o[i * qDim + h * hd + c]! += (s[j]! / z) * v[j * kvDim + g * hd + c]!;
-    }
-  }
-  return o;
-}
 
 
 /** The SmoothAttention candidates: (0, 0), then (a, 0) and (a, 1 − a) for a = 1/20 … 19/20. */
