@@ -17,11 +17,10 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { Worker } from "node:worker_threads";
 import { ParamError, RangeViolationError, yieldToEventLoop } from "@qoq/core";
 import { BOS_ID, splitDocuments, type ActivationSite, type LlamaWeights, type Tokenizer } from "@qoq/model";
-import { GRAM_SITES, SITES, siteWidths, WindowCollector, type WindowRecord, type WindowRequest } from "./calibration_window.js";
-import type { WorkerReply, WorkerSetup } from "./calibration_worker.js";
+import { GRAM_SITES, SITES, siteWidths, WindowCollector, type WindowRecord } from "./calibration_window.js";
+import { runInWorkers, shareWeights } from "./worker_pool.js";
 
 /** Options of {@link calibrationWindows}. */
 export interface CalibrationOptions {
@@ -188,7 +187,7 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
     const collector = new WindowCollector(weights, request);
     for (let i = 0; i < total; i++) await fold(await collector.collect(set.windows[i]!, i));
   } else {
-    await collectInWorkers(weights, set.windows, request, Math.min(workers, total), fold);
+    await runInWorkers<WindowRecord>({ kind: "calibration", weights: shareWeights(weights), windows: set.windows, request }, total, Math.min(workers, total), fold);
   }
   for (const layerGrams of grams ?? []) {
     for (const g of Object.values(layerGrams)) {
@@ -197,108 +196,6 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
     }
   }
   return { maxima, kept, ...(grams ? { grams } : {}), tokens: set.tokens };
-}
-
-/** `weights` with every array copied once into shared memory, so workers read it without a copy each (a tied classifier stays the embedding). */
-function shareWeights(weights: LlamaWeights): LlamaWeights {
-  const shared = new Map<Float32Array, Float32Array>();
-  const share = (a: Float32Array): Float32Array => {
-    let s = shared.get(a);
-    if (s === undefined) {
-      s = new Float32Array(new SharedArrayBuffer(a.byteLength));
-      s.set(a);
-      shared.set(a, s);
-    }
-    return s;
-  };
-  return {
-    config: weights.config,
-    tokenEmbedding: share(weights.tokenEmbedding),
-    finalNorm: share(weights.finalNorm),
-    classifier: share(weights.classifier),
-    layers: weights.layers.map((L) => ({
-      attnNorm: share(L.attnNorm),
-      wq: share(L.wq),
-      wk: share(L.wk),
-      wv: share(L.wv),
-      wo: share(L.wo),
-      ffnNorm: share(L.ffnNorm),
-      w1: share(L.w1),
-      w2: share(L.w2),
-      w3: share(L.w3),
-    })),
-  };
-}
-
-/**
- * The windows' records from `n` worker threads, handed to `fold` in window order. A worker runs
- * one window at a time; windows are handed out in order while fewer than 2n are unfolded, which
- * bounds the records held back while an early window is still running.
- */
-async function collectInWorkers(
-  weights: LlamaWeights,
-  windows: readonly (readonly number[])[],
-  request: WindowRequest,
-  n: number,
-  fold: (r: WindowRecord) => Promise<void>,
-): Promise<void> {
-  // The compiled worker sits in dist/ next to this module's compiled file; from src/ (tests run the
-  // TypeScript sources) the same relative path still reaches dist/.
-  const url = new URL("../dist/calibration_worker.js", import.meta.url);
-  const setup: WorkerSetup = { weights: shareWeights(weights), windows, request };
-  const pool = Array.from({ length: n }, () => new Worker(url));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const held = new Map<number, WindowRecord>();
-      const idle: Worker[] = [];
-      let next = 0;
-      let handedOut = 0;
-      let folding = false;
-      let failed = false;
-      const fail = (e: Error) => {
-        failed = true;
-        reject(e);
-      };
-      const handOut = () => {
-        while (!failed && idle.length > 0 && handedOut < windows.length && handedOut - next < 2 * n) idle.pop()!.postMessage(handedOut++);
-      };
-      const drain = async () => {
-        if (folding) return;
-        folding = true;
-        try {
-          while (!failed && held.has(next)) {
-            const r = held.get(next)!;
-            held.delete(next++);
-            handOut();
-            await fold(r);
-          }
-          if (next === windows.length) resolve();
-        } catch (e) {
-          fail(e as Error);
-        } finally {
-          folding = false;
-        }
-      };
-      for (const worker of pool) {
-        worker.on("message", (m: WorkerReply) => {
-          if ("error" in m) return fail(new Error(`calibration worker, window ${m.window}: ${m.error}`));
-          held.set(m.record.index, m.record);
-          idle.push(worker);
-          handOut();
-          void drain();
-        });
-        worker.on("error", (e) => fail(new Error(`calibration worker failed (${url.href}): ${e.message}; workers: 1 (--workers 1) calibrates in this thread`)));
-        worker.on("exit", (code) => {
-          if (next < windows.length) fail(new Error(`calibration worker exited with code ${code} before the last window`));
-        });
-        worker.postMessage(setup);
-        idle.push(worker);
-      }
-      handOut();
-    });
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
-  }
 }
 
 /** `g += Σ_t x_t·x_tᵀ` for `tokens` rows of width `w`, upper triangle only (mirrored once by {@link collectStats} after the last window). */

@@ -11,13 +11,14 @@
  * @module
  */
 import { ParamError, yieldToEventLoop, type Backend } from "@qoq/core";
-import { quantizeWeights, type LinearRatios, type LlamaWeights, type QuantizedModel } from "@qoq/model";
+import { headDim, quantizeWeights, type LinearRatios, type LlamaWeights, type QuantizedModel } from "@qoq/model";
 import { createReferenceBackend } from "@qoq/reference";
 import { collectStats, type CalibrationSet, type CalibrationStats } from "./calibration.js";
 import type { QoqCheckpointInfo } from "./checkpoint.js";
 import { DEFAULT_CLIP, layerClipRatios, type ClipSettings } from "./clip.js";
 import { DEFAULT_GPTQ, quantizeWeightsGptq, type GptqSettings } from "./gptq.js";
 import { cloneFp64, toFp32, toFp64, type Fp64Weights } from "./fp64.js";
+import { runInWorkers, shareWeights } from "./worker_pool.js";
 import { DEFAULT_KEY_ROTATION, downLambda, searchKeyRotation, searchSmoothAttention, searchSmoothOutput, type KeyRotationSettings } from "./smooth_search.js";
 import {
   foldNorms,
@@ -145,7 +146,7 @@ export interface QoqOptions {
   readonly gptq?: GptqSettings;
   /** Calibration tokens whose inputs are kept for clipping and grid searches (default 256, from window 0). */
   readonly keepTokens?: number;
-  /** Worker threads of the calibration passes (default 1, as `collectStats`): any count gives the same bits. */
+  /** Worker threads of the calibration passes and of the key-pair rotation search (default 1: this thread; Node only): any count gives the same bits. */
   readonly workers?: number;
   /** Backend of the weight quantizers (default: the reference). */
   readonly backend?: Backend;
@@ -272,15 +273,27 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
     },
     keyRotation: async () => {
       const s = await calibrated("key rotation");
-      const chosen: number[][] = [];
-      for (let l = 0; l < c.nLayers; l++) {
-        const idx = await searchKeyRotation(current(), l, s.kept[l]!, variant, group, backend, kr);
-        rotateKeyPairs(w, l, Float64Array.from(idx, (a) => (a * Math.PI) / kr.angles));
-        chosen.push(Array.from(idx));
-        await report("key rotation", l + 1, c.nLayers);
+      // Every (layer, KV head) search scores the weights as they are before this step, so they are
+      // independent: in worker threads they give the same angles.
+      const perLayer = c.nKvHeads * (headDim(c) / 2);
+      const chosen: Int32Array[] = Array.from({ length: c.nLayers }, () => new Int32Array(perLayer));
+      if ((opts.workers ?? 1) > 1) {
+        const kept = s.kept.map(({ tokens, attnIn, q, k, v }) => ({ tokens, attnIn, q, k, v }));
+        const setup = { kind: "keyRotation", weights: shareWeights(current()), kept, variant, group, settings: kr } as const;
+        await runInWorkers<Int32Array>(setup, c.nLayers * c.nKvHeads, Math.min(opts.workers!, c.nLayers * c.nKvHeads), async (angles, task) => {
+          const l = Math.floor(task / c.nKvHeads);
+          chosen[l]!.set(angles, (task % c.nKvHeads) * angles.length);
+          if (task % c.nKvHeads === c.nKvHeads - 1) await report("key rotation", l + 1, c.nLayers);
+        });
+      } else {
+        for (let l = 0; l < c.nLayers; l++) {
+          chosen[l] = await searchKeyRotation(current(), l, s.kept[l]!, variant, group, backend, kr);
+          await report("key rotation", l + 1, c.nLayers);
+        }
       }
+      chosen.forEach((idx, l) => rotateKeyPairs(w, l, Float64Array.from(idx, (a) => (a * Math.PI) / kr.angles)));
       // Per layer, the angle index of every (KV head, RoPE pair), KV head major: φ = index·π/angles.
-      settings.keyRotation = { angles: kr.angles, sweeps: kr.sweeps, objective: "attention output MSE per KV head group: q/k_proj RTN-quantized, INT8 inputs, KV4 keys", layers: chosen };
+      settings.keyRotation = { angles: kr.angles, sweeps: kr.sweeps, objective: "attention output MSE per KV head group: q/k_proj RTN-quantized, INT8 inputs, KV4 keys", layers: chosen.map((a) => Array.from(a)) };
       changed();
     },
     smoothOutput: async () => {

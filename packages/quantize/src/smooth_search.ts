@@ -18,7 +18,7 @@
  */
 import type { Backend } from "@qoq/core";
 import { createReferenceBackend, runReference, smoothAttentionLambda, smoothLinearLambda } from "@qoq/reference";
-import { llama2cRopeTable, quantizeLinear, type LlamaWeights, type QuantizedLinear } from "@qoq/model";
+import { headDim, llama2cRopeTable, quantizeLinear, type LlamaWeights, type QuantizedLinear } from "@qoq/model";
 import type { KeptInputs, SiteMaxima } from "./calibration.js";
 import type { SmoothAttentionSettings, SmoothOutputSettings } from "./transforms.js";
 import { attention } from "./attention_f64.js";
@@ -111,6 +111,27 @@ export async function searchKeyRotation(
   backend: Backend = createReferenceBackend(),
   s: KeyRotationSettings = DEFAULT_KEY_ROTATION,
 ): Promise<Int32Array> {
+  const pairs = headDim(w.config) / 2;
+  const chosen = new Int32Array(w.config.nKvHeads * pairs);
+  for (let g = 0; g < w.config.nKvHeads; g++) chosen.set(await searchKeyRotationGroup(w, layer, kept, g, variant, group, backend, s), g * pairs);
+  return chosen;
+}
+
+/**
+ * {@link searchKeyRotation} for KV head `g` alone: its pairs' angle indices. The KV heads'
+ * searches are independent (each scores its own query group), so they can run in any order or
+ * thread (the pipeline's `workers`).
+ */
+export async function searchKeyRotationGroup(
+  w: LlamaWeights,
+  layer: number,
+  kept: Pick<KeptInputs, "tokens" | "attnIn" | "q" | "k" | "v">,
+  g: number,
+  variant: "g128" | "chn",
+  group: number,
+  backend: Backend = createReferenceBackend(),
+  s: KeyRotationSettings = DEFAULT_KEY_ROTATION,
+): Promise<Int32Array> {
   const c = w.config;
   const { qDim, kvDim, hd } = widths(c);
   const L = w.layers[layer]!;
@@ -122,64 +143,61 @@ export async function searchKeyRotation(
   const v = Float64Array.from(kept.v.subarray(0, t * kvDim));
   const x = fakeActInt8(Float64Array.from(kept.attnIn.subarray(0, t * c.dim)), t, c.dim);
   const { cos, sin } = llama2cRopeTable(t, hd, c.ropeTheta);
-  const chosen = new Int32Array(c.nKvHeads * pairs);
-  for (let g = 0; g < c.nKvHeads; g++) {
-    const [h0, h1] = [g * heads, (g + 1) * heads];
-    const ref = attention(q, k, v, t, c.nHeads, c.nKvHeads, hd, h0, h1);
-    const qs = new Float64Array(t * qDim);
-    const ks = new Float64Array(t * kvDim);
-    // Pair p of this group at angle index a: its q/k_proj rows turned and quantized, x projected and RoPE'd into qs / ks.
-    const place = async (p: number, a: number) => {
-      const [ca, cb] = ropePair(c.ropeStyle, hd, p);
-      const phi = (a * Math.PI) / s.angles;
-      const [cs, sn] = [Math.cos(phi), Math.sin(phi)];
-      // Rows: the key head's pair, then each query head's pair; [matrix, first row, column offset in qs/ks, width].
-      const targets: [Float32Array, number, Float64Array, number, number][] = [[L.wk, g * hd, ks, g * hd, kvDim]];
-      for (let h = h0; h < h1; h++) targets.push([L.wq, h * hd, qs, h * hd, qDim]);
-      const rows = new Float64Array(targets.length * 2 * c.dim);
-      targets.forEach(([m, r0], i) => {
-        rows.set(m.subarray((r0 + ca) * c.dim, (r0 + ca + 1) * c.dim), 2 * i * c.dim);
-        rows.set(m.subarray((r0 + cb) * c.dim, (r0 + cb + 1) * c.dim), (2 * i + 1) * c.dim);
-        rotateRowPair(rows, c.dim, 2 * i, 2 * i + 1, cs, sn);
-      });
-      const deq = dequantized(await quantizeLinear(backend, Float32Array.from(rows), 2 * targets.length, c.dim, variant, group));
-      const y = apply(deq, x, t, 2 * targets.length, c.dim);
-      targets.forEach(([, , dst, col, width], i) => {
-        for (let tok = 0; tok < t; tok++) {
-          const [ya, yb] = [y[tok * 2 * targets.length + 2 * i]!, y[tok * 2 * targets.length + 2 * i + 1]!];
-          const [rc, rs] = [cos[tok * pairs + p]!, sin[tok * pairs + p]!];
-          dst[tok * width + col + ca] = ya * rc - yb * rs;
-          dst[tok * width + col + cb] = ya * rs + yb * rc;
-        }
-      });
-    };
-    const score = (): number => {
-      const kq = Float64Array.from(ks);
-      for (let i = 0; i < t; i++) fakeKv4(kq, i * kvDim + g * hd, hd);
-      return mse(attention(qs, kq, v, t, c.nHeads, c.nKvHeads, hd, h0, h1), ref);
-    };
-    const idx = chosen.subarray(g * pairs, (g + 1) * pairs);
-    for (let p = 0; p < pairs; p++) await place(p, 0);
-    let best = score();
-    for (let sweep = 0; sweep < s.sweeps; sweep++) {
-      for (let p = 0; p < pairs; p++) {
-        const keep = idx[p]!;
-        let pick = keep;
-        for (let a = 0; a < s.angles; a++) {
-          if (a === keep) continue;
-          await place(p, a);
-          const e = score();
-          if (e < best) {
-            best = e;
-            pick = a;
-          }
-        }
-        idx[p] = pick;
-        await place(p, pick);
+  const idx = new Int32Array(pairs);
+  const [h0, h1] = [g * heads, (g + 1) * heads];
+  const ref = attention(q, k, v, t, c.nHeads, c.nKvHeads, hd, h0, h1);
+  const qs = new Float64Array(t * qDim);
+  const ks = new Float64Array(t * kvDim);
+  // Pair p of this group at angle index a: its q/k_proj rows turned and quantized, x projected and RoPE'd into qs / ks.
+  const place = async (p: number, a: number) => {
+    const [ca, cb] = ropePair(c.ropeStyle, hd, p);
+    const phi = (a * Math.PI) / s.angles;
+    const [cs, sn] = [Math.cos(phi), Math.sin(phi)];
+    // Rows: the key head's pair, then each query head's pair; [matrix, first row, column offset in qs/ks, width].
+    const targets: [Float32Array, number, Float64Array, number, number][] = [[L.wk, g * hd, ks, g * hd, kvDim]];
+    for (let h = h0; h < h1; h++) targets.push([L.wq, h * hd, qs, h * hd, qDim]);
+    const rows = new Float64Array(targets.length * 2 * c.dim);
+    targets.forEach(([m, r0], i) => {
+      rows.set(m.subarray((r0 + ca) * c.dim, (r0 + ca + 1) * c.dim), 2 * i * c.dim);
+      rows.set(m.subarray((r0 + cb) * c.dim, (r0 + cb + 1) * c.dim), (2 * i + 1) * c.dim);
+      rotateRowPair(rows, c.dim, 2 * i, 2 * i + 1, cs, sn);
+    });
+    const deq = dequantized(await quantizeLinear(backend, Float32Array.from(rows), 2 * targets.length, c.dim, variant, group));
+    const y = apply(deq, x, t, 2 * targets.length, c.dim);
+    targets.forEach(([, , dst, col, width], i) => {
+      for (let tok = 0; tok < t; tok++) {
+        const [ya, yb] = [y[tok * 2 * targets.length + 2 * i]!, y[tok * 2 * targets.length + 2 * i + 1]!];
+        const [rc, rs] = [cos[tok * pairs + p]!, sin[tok * pairs + p]!];
+        dst[tok * width + col + ca] = ya * rc - yb * rs;
+        dst[tok * width + col + cb] = ya * rs + yb * rc;
       }
+    });
+  };
+  const score = (): number => {
+    const kq = Float64Array.from(ks);
+    for (let i = 0; i < t; i++) fakeKv4(kq, i * kvDim + g * hd, hd);
+    return mse(attention(qs, kq, v, t, c.nHeads, c.nKvHeads, hd, h0, h1), ref);
+  };
+  for (let p = 0; p < pairs; p++) await place(p, 0);
+  let best = score();
+  for (let sweep = 0; sweep < s.sweeps; sweep++) {
+    for (let p = 0; p < pairs; p++) {
+      const keep = idx[p]!;
+      let pick = keep;
+      for (let a = 0; a < s.angles; a++) {
+        if (a === keep) continue;
+        await place(p, a);
+        const e = score();
+        if (e < best) {
+          best = e;
+          pick = a;
+        }
+      }
+      idx[p] = pick;
+      await place(p, pick);
     }
   }
-  return chosen;
+  return idx;
 }
 
 /** Float64 per-token INT8 fake quantization of `x` (T×k). */

@@ -1,13 +1,15 @@
 /**
- * Calibration in worker threads: the statistics are the same bits for any worker count (windows
- * of unequal length make the workers finish out of order), the workers really run, a failing
- * worker is an error and not a hang, and bad windows or counts are typed errors either way.
+ * The pipeline's worker threads: calibration statistics are the same bits for any worker count
+ * (windows of unequal length make the workers finish out of order), the key-pair rotation search
+ * picks the same angles, the workers really run, a failing worker is an error and not a hang,
+ * and bad windows or counts are typed errors either way.
  */
 import { readFileSync } from "node:fs";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { ParamError, RangeViolationError } from "@qoq/core";
 import { loadLlama2cBin, loadTokenizer } from "@qoq/model";
 import { calibrationWindows, collectStats, type CalibrationSet } from "../src/calibration.js";
+import { quantizeQoq, type QoqSteps } from "../src/pipeline.js";
 import { dataFile } from "./data.js";
 
 // Counts the worker threads started, and can make the next ones fail as they start.
@@ -58,7 +60,7 @@ beforeEach(() => {
   threads.failNext = false;
 });
 
-describe("calibration workers", () => {
+describe("worker threads", () => {
   it("any worker count gives the statistics of one thread, bit for bit, folded in window order", async () => {
     const progress: number[] = [];
     const one = await collectStats(weights, set, { keepTokens: 16, grams: true, onProgress: (d) => progress.push(d) });
@@ -77,9 +79,27 @@ describe("calibration workers", () => {
     expect(firstDifference(fewer.grams, one.grams)).toMatch(/^\.0\.attn_in/);
   });
 
+  it("the key-pair rotation search in workers picks the angles of one thread, reported layer by layer", async () => {
+    const steps: QoqSteps = { rotate: false, rotateHeads: false, reorder: false, smoothAttention: false, keyRotation: true, smoothOutput: false, clip: false, gptq: false };
+    const run = async (workers: number) => {
+      const layers: number[] = [];
+      const r = await quantizeQoq(weights, set, { group: 32, steps, keepTokens: 48, workers, onProgress: (stage, done) => stage === "key rotation" && layers.push(done) });
+      return { angles: (r.record.settings.keyRotation as { layers: number[][] }).layers, layers, codes: r.model.layers.map((l) => l.qkv.q.data) };
+    };
+    const one = await run(1);
+    expect(threads.started).toBe(0);
+    const many = await run(3);
+    // 5 windows → 3 calibration workers, then 5 layers × 4 KV heads → 3 search workers.
+    expect(threads.started).toBe(6);
+    expect(many.angles).toEqual(one.angles);
+    expect(one.angles.flat().some((a) => a !== 0)).toBe(true);
+    expect(many.layers).toEqual([1, 2, 3, 4, 5]);
+    expect(firstDifference(many.codes, one.codes)).toBe("");
+  });
+
   it("a worker that fails is an error naming it, not a hang", async () => {
     threads.failNext = true;
-    await expect(collectStats(weights, set, { workers: 2 })).rejects.toThrow(/calibration worker failed.*planted failure/);
+    await expect(collectStats(weights, set, { workers: 2 })).rejects.toThrow(/calibration worker failed.*planted failure.*--workers 1/);
   });
 
   it("bad windows and worker counts are typed errors, with or without workers", async () => {

@@ -1,0 +1,61 @@
+/**
+ * Entry point of the pipeline's worker threads (`worker_pool.ts`): set up by its first message
+ * (a {@link PoolSetup}), it then runs each task number it is sent, in the order sent, and posts
+ * back the task's result — a calibration window's {@link WindowRecord}, or one KV head's
+ * key-pair rotation angles.
+ * @module
+ */
+import { parentPort } from "node:worker_threads";
+import { createReferenceBackend } from "@qoq/reference";
+import { WindowCollector, type WindowRecord } from "./calibration_window.js";
+import { searchKeyRotationGroup } from "./smooth_search.js";
+import type { PoolReply, PoolSetup } from "./worker_pool.js";
+
+/** The buffers of a window's record, handed over instead of copied. */
+function buffersOf(r: WindowRecord): ArrayBuffer[] {
+  return [r.maxima, r.kept ?? [], r.inputs ?? []].flatMap((perLayer) => perLayer.flatMap((arrays) => arrays.map((a) => a.buffer as ArrayBuffer)));
+}
+
+/** A task runner for a setup: the task's result and the buffers to hand over with it. */
+function runnerFor(setup: PoolSetup): (task: number) => Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
+  switch (setup.kind) {
+    case "calibration": {
+      const collector = new WindowCollector(setup.weights, setup.request);
+      return async (task) => {
+        const record = await collector.collect(setup.windows[task]!, task);
+        return { result: record, transfer: buffersOf(record) };
+      };
+    }
+    case "keyRotation": {
+      // The reference's weight quantizer: every backend's is bit-identical to it (the conformance suite).
+      const backend = createReferenceBackend();
+      const kvHeads = setup.weights.config.nKvHeads;
+      return async (task) => {
+        const layer = Math.floor(task / kvHeads);
+        const angles = await searchKeyRotationGroup(setup.weights, layer, setup.kept[layer]!, task % kvHeads, setup.variant, setup.group, backend, setup.settings);
+        return { result: angles, transfer: [angles.buffer as ArrayBuffer] };
+      };
+    }
+  }
+}
+
+const port = parentPort;
+if (port !== null) {
+  let run: ((task: number) => Promise<{ result: unknown; transfer: ArrayBuffer[] }>) | undefined;
+  // Tasks run one after another, in the order sent.
+  let queue = Promise.resolve();
+  port.on("message", (msg: PoolSetup | number) => {
+    if (typeof msg !== "number") {
+      run = runnerFor(msg);
+      return;
+    }
+    queue = queue.then(async () => {
+      try {
+        const { result, transfer } = await run!(msg);
+        port.postMessage({ task: msg, result } satisfies PoolReply, transfer);
+      } catch (e) {
+        port.postMessage({ task: msg, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies PoolReply);
+      }
+    });
+  });
+}
