@@ -148,6 +148,9 @@ export interface CollectOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/** The {@link KeptInputs} field of each site. */
+const KEPT_NAMES = { attn_in: "attnIn", q: "q", k: "k", v: "v", o_in: "oIn", ffn_in: "ffnIn", down_in: "downIn" } as const satisfies Record<ActivationSite, keyof KeptInputs>;
+
 /** Run every calibration window through the FP32 forward pass of `weights` and collect {@link CalibrationStats}. */
 export async function collectStats(weights: LlamaWeights, set: CalibrationSet, opts: CollectOptions = {}): Promise<CalibrationStats> {
   const workers = opts.workers ?? 1;
@@ -177,7 +180,7 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
         for (let j = 0; j < m.length; j++) if (wm[j]! > m[j]!) m[j] = wm[j]!;
       });
       const k = r.kept?.[l];
-      if (k !== undefined) kept.push({ tokens: keep, attnIn: k[0]!, q: k[1]!, k: k[2]!, v: k[3]!, oIn: k[4]!, ffnIn: k[5]!, downIn: k[6]! });
+      if (k !== undefined) kept.push({ tokens: keep, ...Object.fromEntries(SITES.map((s, si) => [KEPT_NAMES[s], k[si]!])) } as unknown as KeptInputs);
       if (grams !== undefined) GRAM_SITES.forEach((s, gi) => accumulateGram(grams[l]![s], r.inputs![l]![gi]!, r.inputs![l]![gi]!.length / width[s], width[s]));
     }
     opts.onProgress?.(r.index + 1, total);
