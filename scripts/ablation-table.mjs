@@ -7,7 +7,7 @@
 // To spread the work over processes: run each model with --only NAME --results PART.json, then
 // render the table from the parts with --from PART1.json,PART2.json,… (no model is run then).
 // --rows "LABEL|LABEL" and --variants g128,chn run only those rows (to complete a part by hand).
-// --workers N: the calibration's threads (default: the CPUs, at most 8; the results do not depend on it).
+// --workers N: threads of the calibration and the key-pair rotation search (default: the CPUs, at most 8; the results do not depend on it).
 import { execSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -30,9 +30,10 @@ function posInt(v: string, name: string): number {
 }
 
 /**
- * The calibration's default thread count: the CPUs, at most 8. Measured on stories260K (16 CPUs,
- * `packages/quantize/README.md`): a pipeline run takes 7.7 s with 8 workers and 10.1 s with 15,
- * as each worker builds its own FP32 model and the Gram sums stay on one thread.
+ * The pipeline's default thread count (calibration, key-pair rotation search): the CPUs, at most
+ * 8. Measured on stories260K (16 CPUs, `packages/quantize/README.md`): a pipeline run takes 7.7 s
+ * with 8 workers and 10.1 s with 15, as each worker builds its own FP32 model and the Gram sums
+ * stay on one thread.
  */
 export function defaultWorkers(): number {
   return Math.min(availableParallelism(), 8);
@@ -62,7 +63,7 @@ export const QOQ_ARG_OPTIONS = {
 
 /** Usage text of the pipeline flags. */
 export const QOQ_USAGE = `[--calib TEXT] [--calib-samples N (32)] [--calib-len N (256)] [--keep-tokens N (256)]
-                 [--workers N (the CPUs, at most 8)]  threads of the calibration passes (the checkpoint's bytes do not depend on it)
+                 [--workers N (the CPUs, at most 8)]  threads of the calibration passes and the key-pair rotation search (the bytes do not depend on it)
                  [--no-rotate] [--rotate-heads] [--no-reorder] [--no-smooth-attn] [--key-rotation] [--no-smooth] [--no-clip] [--no-gptq]
                  [--smooth-attn ALPHA|ALPHA,BETA|grid (0.5)] [--smooth ALPHA,BETA|grid] [--clip-grid N (80)]
                  [--select-steps [--select-samples N (8)]]  keep only the steps that lower the KL from FP32 on held-out
