@@ -4,7 +4,7 @@
  * rounded to binary32 once, at the end of each step.
  * @module
  */
-import type { LlamaConfig, LlamaWeights } from "@qoq/model";
+import type { LayerWeights, LlamaConfig, LlamaWeights } from "@qoq/model";
 
 /** One decoder layer's weights in float64 (same layouts as {@link @qoq/model!LayerWeights}). */
 export interface Fp64Layer {
@@ -42,24 +42,44 @@ export interface Fp64Weights {
   classifier: Float64Array;
 }
 
+/** The name of one of a layer's arrays. */
+export type LayerArrayName = keyof LayerWeights;
+
 /** The names of a layer's arrays. */
-const LAYER_KEYS = ["attnNorm", "wq", "wk", "wv", "wo", "ffnNorm", "w1", "w2", "w3"] as const;
+const LAYER_KEYS: readonly LayerArrayName[] = ["attnNorm", "wq", "wk", "wv", "wo", "ffnNorm", "w1", "w2", "w3"];
+
+/** A model's weights held as arrays of one type `A` ({@link @qoq/model!LlamaWeights}: binary32, {@link Fp64Weights}: float64). */
+export interface WeightArrays<A> {
+  /** Configuration. */
+  readonly config: LlamaConfig;
+  /** Token embeddings, [vocabSize][dim]. */
+  readonly tokenEmbedding: A;
+  /** Decoder layers. */
+  readonly layers: readonly Readonly<Record<LayerArrayName, A>>[];
+  /** Final RMSNorm γ, [dim]. */
+  readonly finalNorm: A;
+  /** Classifier, [vocabSize][dim]. */
+  readonly classifier: A;
+}
 
 /** A layer with every array converted by `f`. */
-function mapLayer<A, B>(l: Readonly<Record<(typeof LAYER_KEYS)[number], A>>, f: (a: A) => B): Record<(typeof LAYER_KEYS)[number], B> {
-  return Object.fromEntries(LAYER_KEYS.map((k) => [k, f(l[k])])) as Record<(typeof LAYER_KEYS)[number], B>;
+function mapLayer<A, B>(l: Readonly<Record<LayerArrayName, A>>, f: (a: A) => B): Record<LayerArrayName, B> {
+  return Object.fromEntries(LAYER_KEYS.map((k) => [k, f(l[k])])) as Record<LayerArrayName, B>;
+}
+
+/** `w` with every array converted by `f`, in one place for every copy of a model's weights (the configuration object is shared). */
+export function mapWeights<A, B>(w: WeightArrays<A>, f: (a: A) => B): { config: LlamaConfig; tokenEmbedding: B; layers: Record<LayerArrayName, B>[]; finalNorm: B; classifier: B } {
+  return { config: w.config, tokenEmbedding: f(w.tokenEmbedding), layers: w.layers.map((l) => mapLayer(l, f)), finalNorm: f(w.finalNorm), classifier: f(w.classifier) };
 }
 
 /** Exact float64 copies of binary32 weights. */
 export function toFp64(w: LlamaWeights): Fp64Weights {
-  const f = (a: Float32Array) => Float64Array.from(a);
-  return { config: w.config, tokenEmbedding: f(w.tokenEmbedding), layers: w.layers.map((l) => mapLayer(l, f)), finalNorm: f(w.finalNorm), classifier: f(w.classifier) };
+  return mapWeights(w, (a: Float32Array) => Float64Array.from(a));
 }
 
 /** A copy of `w` that shares no array with it (the configuration object is shared: it is never changed). */
 export function cloneFp64(w: Fp64Weights): Fp64Weights {
-  const f = (a: Float64Array) => a.slice();
-  return { config: w.config, tokenEmbedding: f(w.tokenEmbedding), layers: w.layers.map((l) => mapLayer(l, f)), finalNorm: f(w.finalNorm), classifier: f(w.classifier) };
+  return mapWeights(w, (a: Float64Array) => a.slice());
 }
 
 /** Equal element for element (bitwise for the values binary32 rounding produces). */

@@ -8,6 +8,7 @@
 import { Worker } from "node:worker_threads";
 import type { LlamaWeights } from "@qoq/model";
 import type { KeptInputs } from "./calibration.js";
+import { mapWeights } from "./fp64.js";
 import type { WindowRequest } from "./calibration_window.js";
 import type { KeyRotationSettings } from "./smooth_search.js";
 
@@ -37,7 +38,7 @@ export type PoolReply = { readonly task: number; readonly result: unknown } | { 
 /** `weights` with every array copied once into shared memory, so workers read it without a copy each (a tied classifier stays the embedding). */
 export function shareWeights(weights: LlamaWeights): LlamaWeights {
   const shared = new Map<Float32Array, Float32Array>();
-  const share = (a: Float32Array): Float32Array => {
+  return mapWeights(weights, (a: Float32Array) => {
     let s = shared.get(a);
     if (s === undefined) {
       s = new Float32Array(new SharedArrayBuffer(a.byteLength));
@@ -45,24 +46,7 @@ export function shareWeights(weights: LlamaWeights): LlamaWeights {
       shared.set(a, s);
     }
     return s;
-  };
-  return {
-    config: weights.config,
-    tokenEmbedding: share(weights.tokenEmbedding),
-    finalNorm: share(weights.finalNorm),
-    classifier: share(weights.classifier),
-    layers: weights.layers.map((L) => ({
-      attnNorm: share(L.attnNorm),
-      wq: share(L.wq),
-      wk: share(L.wk),
-      wv: share(L.wv),
-      wo: share(L.wo),
-      ffnNorm: share(L.ffnNorm),
-      w1: share(L.w1),
-      w2: share(L.w2),
-      w3: share(L.w3),
-    })),
-  };
+  });
 }
 
 /**
