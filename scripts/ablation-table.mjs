@@ -7,30 +7,28 @@
 // To spread the work over processes: run each model with --only NAME --results PART.json, then
 // render the table from the parts with --from PART1.json,PART2.json,… (no model is run then).
 // --rows "LABEL|LABEL" and --variants g128,chn run only those rows (to complete a part by hand).
-// --workers N: threads of the calibration and the key-pair rotation search (default: the CPUs, at most 8; the results do not depend on it).
+// --workers N: threads of the calibration, the key-pair rotation search and the evaluation's windows (default: the CPUs, at most 8;
+// the results do not depend on it).
 import { execSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
-  BOS_ID,
   byteLevelTokenizer,
-  createFp32Model,
   createQuantizedModel,
-  firstChars,
-  klDivergence,
   loadLlama2cBin,
   loadTokenizer,
   quantizeRtn,
-  splitDocuments,
   SYNTHETIC_DEFAULT_CONFIG,
   syntheticWeights,
-  tokenNll,
+  perplexity,
 } from "../packages/model/dist/index.js";
 import { OnnxFp16LanguageModel } from "../packages/onnx/dist/index.js";
 import { calibrationWindows, PipelinePrefixes, quantizeQoq, selectQoqSteps } from "../packages/quantize/dist/index.js";
 import { openBackend } from "../packages/cli/dist/backends.js";
 import { defaultWorkers } from "../packages/cli/dist/quant_options.js";
+import { isWorkerBackend, recipeModel } from "../packages/cli/dist/model_recipe.js";
+import { perplexityInWorkers } from "../packages/cli/dist/parallel_perplexity.js";
 
 const root = join(import.meta.dirname, "..");
 const data = join(root, "..", "shared", "data");
@@ -61,6 +59,8 @@ const backend = await openBackend(backendName);
 // The pipeline's options common to every run: the weight quantizers' backend, and the calibration's
 // worker threads (any count gives the same bits).
 const pipeline = { backend, workers: values.workers !== undefined ? Number(values.workers) : defaultWorkers() };
+/** A quantized model to evaluate: as a recipe (scored in worker threads) when the backend can run in one, else built here. */
+const quantized = (q, kv) => (isWorkerBackend(backendName) ? { kind: "quantized", model: q, backend: backendName, ...kv } : createQuantizedModel(q, backend, kv));
 
 /** A larger synthetic model: 4 layers, dim 256, residual activation outliers ×20 and key outliers ×8 (the generator's defaults). */
 const SYNTHETIC_LARGE = { ...SYNTHETIC_DEFAULT_CONFIG, dim: 256, hiddenDim: 704, nLayers: 4, nHeads: 8, nKvHeads: 4 };
@@ -88,36 +88,15 @@ const calibText = tiny.slice(half);
 /**
  * Perplexity under the protocol of `qoq eval ppl` (documents split on blank lines, BOS each,
  * windows of seqLen + 1 tokens, a fresh session per window), plus the mean KL(FP32 ‖ model) over
- * the same predicted tokens when `fp` (the FP32 model) is given.
+ * the same predicted tokens when `fp` (the FP32 model's recipe) is given. A model given as a
+ * recipe is scored in worker threads (the same bits as one thread); the others (FP16-ONNX) here.
  */
-async function evaluate(model, fp, tok, text, chars) {
-  const docs = splitDocuments(firstChars(text, chars));
-  const win = model.config.seqLen + 1;
-  let nll = 0;
-  let kl = 0;
-  let n = 0;
-  for (const d of docs) {
-    const ids = [BOS_ID, ...tok.encode(d)];
-    for (let s = 0; s < ids.length; s += win) {
-      const w = ids.slice(s, s + win);
-      if (w.length < 2) continue;
-      const sess = model.newSession();
-      const logits = await sess.forward(w.slice(0, -1));
-      sess.dispose();
-      let ref;
-      if (fp !== undefined) {
-        const fs = fp.newSession();
-        ref = await fs.forward(w.slice(0, -1));
-        fs.dispose();
-      }
-      for (let i = 0; i < logits.length; i++) {
-        nll += tokenNll(logits[i], w[i + 1]);
-        if (ref !== undefined) kl += klDivergence(ref[i], logits[i]);
-        n++;
-      }
-    }
-  }
-  return { ppl: Math.exp(nll / n), kl: fp !== undefined ? kl / n : 0, tokens: n };
+async function evaluate(made, fp, tok, text, chars) {
+  const r =
+    made.kind !== undefined
+      ? await perplexityInWorkers(made, tok, text, { workers: pipeline.workers, maxChars: chars, ...(fp !== undefined ? { reference: fp } : {}) })
+      : await perplexity(made, tok, text, { maxChars: chars, ...(fp !== undefined ? { reference: await recipeModel(fp) } : {}) });
+  return { ppl: r.ppl, kl: r.kl ?? 0, tokens: r.tokens };
 }
 
 const KEY_ROTATION_ROW = "+ key-pair rotation (ours, off by default)";
@@ -153,7 +132,7 @@ for (const m of values.from !== undefined ? [] : MODELS) {
   const tok = m.tok(weights);
   const calib = calibrationWindows(calibText, tok, weights.config.seqLen, { samples });
   const held = calibrationWindows(calibText, tok, weights.config.seqLen, { samples: SELECT_SAMPLES, offset: calib.windows.length });
-  const fp = createFp32Model(weights);
+  const fp = { kind: "fp32", weights };
   const kv = { prefillKv: "kv4" };
   const rows = []; // [label, variant, results per text]
   const onlyRows = values.rows?.split("|");
@@ -164,7 +143,7 @@ for (const m of values.from !== undefined ? [] : MODELS) {
     const t0 = performance.now();
     const made = await make();
     // A row may carry a note on what it chose (the step selection: the steps it switched off).
-    const { model, detail } = made.newSession !== undefined ? { model: made, detail: undefined } : made;
+    const { model, detail } = made.detail !== undefined ? made : { model: made, detail: undefined };
     const res = [];
     for (const t of TEXTS) res.push(await evaluate(model, label === "FP32" ? undefined : fp, tok, t.text, m.maxChars));
     rows.push({ label, variant, res, ...(detail !== undefined ? { detail } : {}) });
@@ -174,14 +153,14 @@ for (const m of values.from !== undefined ? [] : MODELS) {
   await run("FP16-ONNX", "", () => OnnxFp16LanguageModel.create(weights));
   // The RTN weights of the two rows that differ only in how the prefill reads K/V: quantized once, by the first row run.
   const w8 = once(() => quantizeRtn(weights, backend, { variant: "w8a8" }));
-  await run("W8A8KV4 RTN", "w8a8", async () => createQuantizedModel(await w8(), backend, kv));
+  await run("W8A8KV4 RTN", "w8a8", async () => quantized(await w8(), kv));
   // The same weights with the prefill reading unquantized K/V: the gap to the row above is the KV4 cache's own loss.
-  await run(KV16_ROW, "w8a8", async () => createQuantizedModel(await w8(), backend, { prefillKv: "fp16" }));
+  await run(KV16_ROW, "w8a8", async () => quantized(await w8(), { prefillKv: "fp16" }));
   // How much of the KV4 cache's loss the key-pair rotation removes when the weights are near-lossless: the pipeline
   // with that step alone (its search scores q/k_proj quantized per channel at W4: it has no W8 objective), then W8A8 RTN.
   await run(W8_KEY_ROW, "w8a8", async () => {
     const turned = await quantizeQoq(weights, calib, { variant: "chn", steps: { ...NONE, keyRotation: true }, ...pipeline });
-    return createQuantizedModel(await quantizeRtn(turned.weights, backend, { variant: "w8a8" }), backend, kv);
+    return quantized(await quantizeRtn(turned.weights, backend, { variant: "w8a8" }), kv);
   });
   for (const variant of ["g128", "chn"]) {
     const g = variant === "g128" ? { group: m.group } : {};
@@ -191,29 +170,29 @@ for (const m of values.from !== undefined ? [] : MODELS) {
     const fixed = new PipelinePrefixes();
     const grid = new PipelinePrefixes();
     const w4 = once(() => quantizeRtn(weights, backend, { variant, ...g }));
-    await run("W4A8KV4 RTN", variant, async () => createQuantizedModel(await w4(), backend, kv));
+    await run("W4A8KV4 RTN", variant, async () => quantized(await w4(), kv));
     // The W4 weights' own loss: the same model with the prefill reading unquantized K/V.
-    await run(W4_KV16_ROW, variant, async () => createQuantizedModel(await w4(), backend, { prefillKv: "fp16" }));
+    await run(W4_KV16_ROW, variant, async () => quantized(await w4(), { prefillKv: "fp16" }));
     await run("GPTQ alone (RTN's parameters, no other step)", variant, async () =>
-      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: { ...NONE, gptq: true }, ...pipeline }, fixed)).model, backend, kv),
+      quantized((await quantizeQoq(weights, calib, { variant, ...g, steps: { ...NONE, gptq: true }, ...pipeline }, fixed)).model, kv),
     );
     let steps = { ...NONE };
     for (const [label, add, only] of STEPS) {
       if (only !== undefined && only !== variant) continue;
       steps = { ...steps, ...add };
       const s = { ...steps };
-      await run(label, variant, async () => createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, steps: s, ...pipeline }, fixed)).model, backend, kv));
+      await run(label, variant, async () => quantized((await quantizeQoq(weights, calib, { variant, ...g, steps: s, ...pipeline }, fixed)).model, kv));
     }
     await run(GRID_ROW, variant, async () =>
-      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, ...pipeline, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, backend, kv),
+      quantized((await quantizeQoq(weights, calib, { variant, ...g, ...pipeline, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, kv),
     );
     await run(GRID_KEY_ROW, variant, async () =>
-      createQuantizedModel((await quantizeQoq(weights, calib, { variant, ...g, ...pipeline, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, backend, kv),
+      quantized((await quantizeQoq(weights, calib, { variant, ...g, ...pipeline, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, kv),
     );
     await run(SELECT_ROW, variant, async () => {
       const r = await selectQoqSteps(weights, calib, { variant, ...g, ...pipeline, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, { windows: held.windows, prefixes: grid });
       const off = r.record.settings.selection.off;
-      return { model: createQuantizedModel(r.model, backend, kv), detail: `switched off: ${off.length > 0 ? off.join(", ") : "none"}` };
+      return { model: quantized(r.model, kv), detail: `switched off: ${off.length > 0 ? off.join(", ") : "none"}` };
     });
   }
   sections.push({ model: { name: m.name, group: m.group, maxChars: m.maxChars }, config: weights.config, rows, samples: calib.windows.length });

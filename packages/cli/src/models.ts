@@ -4,21 +4,22 @@
  * @module
  */
 import { readFileSync, statSync } from "node:fs";
-import { IoError, ParamError } from "@qoq/core";
+import { IoError, ParamError, type Backend } from "@qoq/core";
 import { openBackend } from "./backends.js";
 import { intOption } from "./command.js";
+import { isWorkerBackend, type ModelRecipe } from "./model_recipe.js";
 import { runQoq } from "./quant_options.js";
 import { OnnxFp16LanguageModel } from "@qoq/onnx";
 import { loadQoqCheckpoint, type CalibrationSet, type QoqOptions, type QoqVariant, type StepSelectionOptions } from "@qoq/quantize";
 import {
   byteLevelTokenizer,
   createQuantizedModel,
-  createW4A8KV4Model,
   createFp16Model,
   createFp32Model,
   loadHfCheckpoint,
   loadLlama2cBin,
   loadTokenizer,
+  quantizeRtn,
   SYNTHETIC_DEFAULT_CONFIG,
   SYNTHETIC_DEFAULT_SEED,
   syntheticWeights,
@@ -26,6 +27,7 @@ import {
   type LlamaConfig,
   type LlamaWeights,
   type PrefillKv,
+  type QuantizedModel,
   type QuantVariant,
   type Tokenizer,
 } from "@qoq/model";
@@ -67,16 +69,14 @@ function configDiff(a: LlamaConfig, b: LlamaConfig): string[] {
   return keys.filter((k) => a[k] !== b[k]).map((k) => `${k} ${String(a[k])} ≠ ${String(b[k])}`);
 }
 
-/** A W4A8KV4-family model of `variant` from the weights source in `opts.quant`, on `opts.backend`. */
-async function quantizedModel(w: LlamaWeights, variant: QuantVariant, opts: ModelOptions): Promise<LanguageModel> {
-  const backend = await openBackend(opts.backend ?? "reference");
+/** The quantized weights of `variant` from the weights source in `opts.quant`, quantized on `backend`. */
+async function quantizedWeights(w: LlamaWeights, variant: QuantVariant, opts: ModelOptions, backend: Backend): Promise<QuantizedModel> {
   const q = opts.quant ?? { kind: "rtn" };
-  const kv = opts.prefillKv !== undefined ? { prefillKv: opts.prefillKv } : {};
-  if (q.kind === "rtn") return createW4A8KV4Model(w, { variant, ...(variant === "g128" ? { group: opts.group ?? 128 } : {}), backend, ...kv });
+  if (q.kind === "rtn") return quantizeRtn(w, backend, { variant, ...(variant === "g128" ? { group: opts.group ?? 128 } : {}) });
   if (variant === "w8a8") throw new ParamError("--quant qoq and checkpoint files are W4A8KV4 (precision w4a8kv4 or w4a8kv4-chn); w8a8 is RTN only");
   if (q.kind === "qoq") {
     const r = await runQoq(w, q.calib, { ...q.options(variant), backend, ...(q.onProgress ? { onProgress: q.onProgress } : {}) }, q.select);
-    return createQuantizedModel(r.model, backend, kv);
+    return r.model;
   }
   let bytes: Uint8Array;
   try {
@@ -89,7 +89,35 @@ async function quantizedModel(w: LlamaWeights, variant: QuantVariant, opts: Mode
   if (opts.group !== undefined && variant === "g128" && opts.group !== model.group) throw new ParamError(`checkpoint '${q.path}' has group ${model.group}, not --group ${opts.group}`);
   const diff = configDiff(model.config, w.config);
   if (diff.length > 0) throw new ParamError(`checkpoint '${q.path}' is for another model than --model: ${diff.join(", ")}`);
-  return createQuantizedModel(model, backend, kv);
+  return model;
+}
+
+/** A W4A8KV4-family model of `variant` from the weights source in `opts.quant`, on `opts.backend`. */
+async function quantizedModel(w: LlamaWeights, variant: QuantVariant, opts: ModelOptions): Promise<LanguageModel> {
+  const backend = await openBackend(opts.backend ?? "reference");
+  return createQuantizedModel(await quantizedWeights(w, variant, opts, backend), backend, opts.prefillKv !== undefined ? { prefillKv: opts.prefillKv } : {});
+}
+
+/** The variant of each quantized precision. */
+const QUANTIZED_VARIANTS: Readonly<Record<string, QuantVariant>> = { w4a8kv4: "g128", "w4a8kv4-chn": "chn", w8a8: "w8a8" };
+
+/**
+ * The model of a precision as a {@link ModelRecipe}, for worker threads: fp32, or a quantized
+ * precision on a host backend (`reference`, the default, or `cpu`); `undefined` for the others
+ * (fp16, fp16-onnx, or a GPU backend), which run in this thread. The options are checked as
+ * {@link openModel} checks them.
+ */
+export async function openRecipe(weights: LlamaWeights, precision: string, opts: ModelOptions = {}): Promise<ModelRecipe | undefined> {
+  const backendName = opts.backend ?? "reference";
+  if (precision === "fp32") {
+    hostOnly("fp32", opts);
+    return { kind: "fp32", weights };
+  }
+  const variant = Object.hasOwn(QUANTIZED_VARIANTS, precision) ? QUANTIZED_VARIANTS[precision]! : undefined;
+  if (variant === undefined || !isWorkerBackend(backendName)) return undefined;
+  if (variant === "chn" && opts.group !== undefined) throw new ParamError("--group applies to precision w4a8kv4 (per-group), not w4a8kv4-chn");
+  const model = await quantizedWeights(weights, variant, opts, await openBackend(backendName));
+  return { kind: "quantized", model, backend: backendName, ...(opts.prefillKv !== undefined ? { prefillKv: opts.prefillKv } : {}) };
 }
 
 function hostOnly(name: string, opts: ModelOptions): void {

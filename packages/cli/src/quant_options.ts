@@ -39,6 +39,11 @@ export function defaultWorkers(): number {
   return Math.min(availableParallelism(), 8);
 }
 
+/** `--workers N`, or (absent) {@link defaultWorkers}. */
+export function workersFrom(v: string | undefined): number {
+  return v !== undefined ? posInt(v, "workers") : defaultWorkers();
+}
+
 /** `parseArgs` option specs of the pipeline flags. */
 export const QOQ_ARG_OPTIONS = {
   calib: { type: "string" },
@@ -152,7 +157,7 @@ export function qoqOptionsFrom(values: QoqArgValues, variant: QoqVariant, group:
     ...(values.smooth !== undefined ? { smoothOutput: exponents(values.smooth, "--smooth", undefined) } : {}),
     ...(values["clip-grid"] !== undefined ? { clip: { ...DEFAULT_CLIP, grid: posInt(values["clip-grid"], "clip-grid") } } : {}),
     ...(values["keep-tokens"] !== undefined ? { keepTokens: posInt(values["keep-tokens"], "keep-tokens") } : {}),
-    workers: values.workers !== undefined ? posInt(values.workers, "workers") : defaultWorkers(),
+    workers: workersFrom(values.workers),
   };
 }
 

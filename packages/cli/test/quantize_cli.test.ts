@@ -112,4 +112,17 @@ describe("qoq quantize / eval --quant", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--temperature/);
   });
+
+  it("eval ppl --workers scores the windows on threads: the same result as one thread; --workers 0 is a usage error", async () => {
+    const json = (stdout: string) => JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, unknown>;
+    const base = ["eval", "ppl", "--model", MODEL, "--tokenizer", TOK, "--text", TEXT, "--max-chars", "600", "--json"];
+    for (const precision of [["--precision", "fp32"], ["--precision", "w4a8kv4", "--group", "32", "--backend", "cpu", "--prefill-kv", "kv4"]]) {
+      const [one, three] = await Promise.all([qoq(...base, ...precision, "--workers", "1"), qoq(...base, ...precision, "--workers", "3")]);
+      for (const r of [one, three]) expect(r.code, r.stderr).toBe(0);
+      expect(json(three.stdout), precision[1]).toEqual(json(one.stdout));
+    }
+    const bad = await qoq(...base, "--workers", "0");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--workers must be a positive integer/);
+  });
 });

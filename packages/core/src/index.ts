@@ -1,7 +1,7 @@
 /**
  * `@qoq/core`: numerics (binary16/binary32 rounding, canonical reductions and exp, int4 packing),
  * the Tensor type, a seeded RNG, safetensors I/O, typed errors, the op registry, and event-loop yields
- * for long synchronous runs.
+ * for long synchronous runs, and an ordered pool of worker threads.
  * @packageDocumentation
  */
 export * from "./errors.js";
@@ -20,3 +20,4 @@ export * from "./opspec.js";
 export * from "./testing.js";
 export * from "./guards.js";
 export * from "./event_loop.js";
+export * from "./worker_pool.js";

@@ -20,6 +20,8 @@ export interface PerplexityResult {
   readonly documents: number;
   /** Number of windows (fresh sessions) scored. */
   readonly windows: number;
+  /** With a reference model: the mean KL(reference ‖ model) per predicted token, in nats. */
+  readonly kl?: number;
 }
 
 /** Options of {@link perplexity}. */
@@ -33,8 +35,10 @@ export interface PerplexityOptions {
    * noise included) can lower perplexity without bringing the model closer to itself.
    */
   readonly temperature?: number;
-  /** Called after each window with (documents done, documents total, tokens so far). */
+  /** Called after each document with (documents done, documents total, tokens so far). */
   readonly onProgress?: (done: number, total: number, tokens: number) => void;
+  /** A reference model (e.g. FP32) to measure the mean KL(reference ‖ model) against; its logits are untempered. */
+  readonly reference?: LanguageModel;
 }
 
 /** The first `n` code points of `s` (a surrogate pair counts as one character). */
@@ -95,45 +99,137 @@ function logSumExp(x: ArrayLike<number>): number {
   return max + Math.log(sum);
 }
 
+/** The windows of a text under the protocol of {@link perplexity}. */
+export interface PerplexityWindows {
+  /** Every window's tokens (2 to seqLen + 1 of them), document by document, in order. */
+  readonly windows: readonly (readonly number[])[];
+  /** Per document, how many windows the documents up to and including it have (a one-token document has none). */
+  readonly documentEnds: readonly number[];
+}
+
+/**
+ * The protocol's windows of `text` (see {@link perplexity}): the first `maxChars` characters,
+ * split into documents, each `[BOS] + encode(piece)` cut into consecutive non-overlapping windows
+ * of `seqLen + 1` tokens; a window of one token predicts nothing and is dropped.
+ */
+export function perplexityWindows(tokenizer: Tokenizer, text: string, seqLen: number, maxChars = Infinity): PerplexityWindows {
+  if (!(maxChars >= 0)) throw new ParamError(`perplexity: maxChars must be ≥ 0, got ${maxChars}`);
+  const docs = splitDocuments(Number.isFinite(maxChars) ? firstChars(text, maxChars) : text);
+  const win = seqLen + 1;
+  const windows: number[][] = [];
+  const documentEnds: number[] = [];
+  for (const doc of docs) {
+    const ids = [BOS_ID, ...tokenizer.encode(doc)];
+    for (let start = 0; start < ids.length; start += win) if (ids.length - start >= 2) windows.push(ids.slice(start, start + win));
+    documentEnds.push(windows.length);
+  }
+  return { windows, documentEnds };
+}
+
+/**
+ * The scores of one window (its first token up to the last predicts the next): per predicted
+ * token its NLL under `softmax(logits / temperature)`, then, when `reference` is given, its
+ * KL(reference ‖ model) (plain softmax), in one array (length `window.length − 1`, or twice that).
+ * Each model runs the window in a fresh session.
+ */
+export async function scoreWindow(model: LanguageModel, window: readonly number[], temperature = 1, reference?: LanguageModel): Promise<Float64Array> {
+  const n = window.length - 1;
+  const logits = await forwardFresh(model, window.slice(0, -1));
+  const ref = reference !== undefined ? await forwardFresh(reference, window.slice(0, -1)) : undefined;
+  const scores = new Float64Array(ref !== undefined ? 2 * n : n);
+  for (let i = 0; i < n; i++) {
+    scores[i] = tokenNll(logits[i]!, window[i + 1]!, temperature);
+    if (ref !== undefined) scores[n + i] = klDivergence(ref[i]!, logits[i]!);
+  }
+  return scores;
+}
+
+/** The logits of `tokens` from a fresh session of `model`, disposed after. */
+async function forwardFresh(model: LanguageModel, tokens: readonly number[]): Promise<Float32Array[]> {
+  const session = model.newSession();
+  try {
+    return await session.forward(tokens);
+  } finally {
+    session.dispose();
+  }
+}
+
+/**
+ * Sums windows' scores ({@link scoreWindow}) into a {@link PerplexityResult}, token by token in
+ * the order added: fed the windows in order, it gives the same bits however the scores were
+ * computed (in this thread or in workers).
+ */
+export class PerplexityTally {
+  private totalNll = 0;
+  private totalKl = 0;
+  private tokens = 0;
+  private windows = 0;
+  private documentsDone = 0;
+
+  /** `kl`: whether the scores carry a KL half (a reference model). */
+  constructor(
+    private readonly plan: PerplexityWindows,
+    private readonly kl: boolean,
+    private readonly onProgress?: (done: number, total: number, tokens: number) => void,
+  ) {
+    this.reportDocuments();
+  }
+
+  /** Add the next window's scores. */
+  add(scores: Float64Array): void {
+    const n = this.kl ? scores.length / 2 : scores.length;
+    for (let i = 0; i < n; i++) this.totalNll += scores[i]!;
+    if (this.kl) for (let i = n; i < 2 * n; i++) this.totalKl += scores[i]!;
+    this.tokens += n;
+    this.windows++;
+    this.reportDocuments();
+  }
+
+  /** Report the documents whose windows are all added (a document without windows as soon as those before it are). */
+  private reportDocuments(): void {
+    const ends = this.plan.documentEnds;
+    while (this.documentsDone < ends.length && ends[this.documentsDone]! <= this.windows) {
+      this.documentsDone++;
+      this.onProgress?.(this.documentsDone, ends.length, this.tokens);
+    }
+  }
+
+  /** The result; throws `ParamError` when no token was predicted. */
+  result(): PerplexityResult {
+    if (this.tokens === 0) throw new ParamError("perplexity: the text gives no token to predict");
+    const nll = this.totalNll / this.tokens;
+    return { ppl: Math.exp(nll), tokens: this.tokens, nll, totalNll: this.totalNll, documents: this.plan.documentEnds.length, windows: this.windows, ...(this.kl ? { kl: this.totalKl / this.tokens } : {}) };
+  }
+}
+
+/** Checks a perplexity temperature: finite and > 0. */
+export function checkTemperature(temperature: number): void {
+  if (!(temperature > 0 && temperature < Infinity)) throw new ParamError(`perplexity: temperature must be finite and > 0, got ${temperature}`);
+}
+
 /**
  * Perplexity under the fixed protocol: take the first `maxChars` characters; split on "\n\n";
  * trim each piece; drop empty ones; each piece is a document `[BOS] + encode(piece)` (encode
  * with the dummy prefix, as llama2.c); score each document in consecutive non-overlapping windows
  * of `seqLen + 1` tokens (seqLen from the model config), each window with a fresh session, every
  * token after the first of a window predicted from the ones before it in the window;
- * `ppl = exp(total NLL / predicted tokens)`, NLL from log-softmax in float64.
+ * `ppl = exp(total NLL / predicted tokens)`, NLL from log-softmax in float64, summed token by
+ * token in text order. With `reference`, also the mean KL(reference ‖ model) per predicted token.
  */
 export async function perplexity(model: LanguageModel, tokenizer: Tokenizer, text: string, opts: PerplexityOptions = {}): Promise<PerplexityResult> {
   if (tokenizer.vocabSize !== model.config.vocabSize) throw new ParamError(`perplexity: tokenizer has ${tokenizer.vocabSize} tokens, the model ${model.config.vocabSize}`);
-  const chars = opts.maxChars ?? Infinity;
-  if (!(chars >= 0)) throw new ParamError(`perplexity: maxChars must be ≥ 0, got ${opts.maxChars}`);
   const temperature = opts.temperature ?? 1;
-  if (!(temperature > 0 && temperature < Infinity)) throw new ParamError(`perplexity: temperature must be finite and > 0, got ${opts.temperature}`);
-  const docs = splitDocuments(Number.isFinite(chars) ? firstChars(text, chars) : text);
-  const win = model.config.seqLen + 1;
-  let total = 0;
-  let tokens = 0;
-  let windows = 0;
+  checkTemperature(temperature);
+  if (opts.reference !== undefined && opts.reference.config.vocabSize !== model.config.vocabSize) {
+    throw new ParamError(`perplexity: the reference model has ${opts.reference.config.vocabSize} tokens, the model ${model.config.vocabSize}`);
+  }
+  const plan = perplexityWindows(tokenizer, text, model.config.seqLen, opts.maxChars);
+  const tally = new PerplexityTally(plan, opts.reference !== undefined, opts.onProgress);
   // The forward passes are synchronous: give the event loop a turn now and then (timers, I/O, progress).
   const turn = periodicYield(100);
-  for (let d = 0; d < docs.length; d++) {
-    const ids = [BOS_ID, ...tokenizer.encode(docs[d]!)];
-    for (let start = 0; start < ids.length; start += win) {
-      await turn();
-      const w = ids.slice(start, start + win);
-      if (w.length < 2) continue;
-      windows++;
-      const session = model.newSession();
-      try {
-        const logits = await session.forward(w.slice(0, -1));
-        for (let i = 0; i < logits.length; i++) total += tokenNll(logits[i]!, w[i + 1]!, temperature);
-        tokens += w.length - 1;
-      } finally {
-        session.dispose();
-      }
-    }
-    opts.onProgress?.(d + 1, docs.length, tokens);
+  for (const w of plan.windows) {
+    await turn();
+    tally.add(await scoreWindow(model, w, temperature, opts.reference));
   }
-  if (tokens === 0) throw new ParamError("perplexity: the text gives no token to predict");
-  return { ppl: Math.exp(total / tokens), tokens, nll: total / tokens, totalNll: total, documents: docs.length, windows };
+  return tally.result();
 }

@@ -4,7 +4,20 @@
  */
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createFp16Model, createFp32Model, generate, loadLlama2cBin, loadTokenizer, perplexity, type LlamaWeights, type Tokenizer } from "../src/index.js";
+import {
+  BOS_ID,
+  createFp16Model,
+  createFp32Model,
+  generate,
+  klDivergence,
+  loadLlama2cBin,
+  loadTokenizer,
+  perplexity,
+  perplexityWindows,
+  type LanguageModel,
+  type LlamaWeights,
+  type Tokenizer,
+} from "../src/index.js";
 import { ParamError } from "@qoq/core";
 import { dataFile } from "./data.js";
 
@@ -66,5 +79,42 @@ describe("stories260K FP32", () => {
     expect(r.documents).toBe(1);
     expect(r.windows).toBe(Math.ceil(n / 17) - (n % 17 === 1 ? 1 : 0));
     expect(r.tokens).toBe(n - Math.ceil(n / 17));
+  });
+
+  it("windows: each document cut in order into windows of seqLen + 1, a one-token tail dropped, every document counted", () => {
+    const doc = "Once upon a time, there was a little girl named Lily. She loved to play outside in the park.";
+    const cut = (d: string): number[][] => {
+      const ids = [BOS_ID, ...tok.encode(d)];
+      const out: number[][] = [];
+      for (let i = 0; i < ids.length; i += 17) if (ids.length - i >= 2) out.push(ids.slice(i, i + 17));
+      return out;
+    };
+    const plan = perplexityWindows(tok, `${doc}\n\nOnce\n\n${doc.slice(0, 60)}`, 16);
+    const parts = [cut(doc), cut("Once"), cut(doc.slice(0, 60))];
+    expect(plan.windows).toEqual(parts.flat());
+    expect(plan.documentEnds).toEqual([parts[0]!.length, parts[0]!.length + parts[1]!.length, plan.windows.length]);
+    expect(parts[0]!.length).toBeGreaterThan(1);
+    expect(() => perplexityWindows(tok, doc, 16, -1)).toThrow(ParamError);
+  });
+
+  it("with a reference model, the mean KL(reference ‖ model) over the same tokens; the reference itself scores 0", async () => {
+    const fp = createFp32Model(w);
+    const fp16 = createFp16Model(w);
+    const r = await perplexity(fp16, tok, text, { maxChars: 800, reference: fp });
+    const plain = await perplexity(fp16, tok, text, { maxChars: 800 });
+    expect(r.totalNll).toBe(plain.totalNll);
+    // The KL by hand, window by window.
+    let kl = 0;
+    for (const win of perplexityWindows(tok, text, w.config.seqLen, 800).windows) {
+      const [a, b] = [fp.newSession(), fp16.newSession()];
+      const [la, lb] = [await a.forward(win.slice(0, -1)), await b.forward(win.slice(0, -1))];
+      for (let i = 0; i < la.length; i++) kl += klDivergence(la[i]!, lb[i]!);
+    }
+    expect(r.kl).toBeCloseTo(kl / r.tokens, 12);
+    expect(r.kl).toBeGreaterThan(0);
+    expect((await perplexity(fp, tok, text, { maxChars: 800, reference: fp })).kl).toBe(0);
+    expect(plain.kl).toBeUndefined();
+    const other: LanguageModel = { config: { ...w.config, vocabSize: 300 }, label: "other", newSession: () => fp.newSession() };
+    await expect(perplexity(fp, tok, text, { maxChars: 800, reference: other })).rejects.toThrow(/reference model has 300 tokens/);
   });
 });

@@ -20,7 +20,7 @@ import { createHash } from "node:crypto";
 import { ParamError, RangeViolationError, yieldToEventLoop } from "@qoq/core";
 import { BOS_ID, splitDocuments, type ActivationSite, type LlamaWeights, type Tokenizer } from "@qoq/model";
 import { GRAM_SITES, SITES, siteWidths, WindowCollector, type WindowRecord } from "./calibration_window.js";
-import { runInWorkers, shareWeights } from "./worker_pool.js";
+import { runPipelineTasks, shareWeights } from "./worker_pool.js";
 
 /** Options of {@link calibrationWindows}. */
 export interface CalibrationOptions {
@@ -190,7 +190,7 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
     const collector = new WindowCollector(weights, request);
     for (let i = 0; i < total; i++) await fold(await collector.collect(set.windows[i]!, i));
   } else {
-    await runInWorkers<WindowRecord>({ kind: "calibration", weights: shareWeights(weights), windows: set.windows, request }, total, Math.min(workers, total), fold);
+    await runPipelineTasks<WindowRecord>({ kind: "calibration", weights: shareWeights(weights), windows: set.windows, request }, total, Math.min(workers, total), fold);
   }
   for (const layerGrams of grams ?? []) {
     for (const g of Object.values(layerGrams)) {

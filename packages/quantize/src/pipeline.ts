@@ -18,7 +18,7 @@ import type { QoqCheckpointInfo } from "./checkpoint.js";
 import { DEFAULT_CLIP, layerClipRatios, type ClipSettings } from "./clip.js";
 import { DEFAULT_GPTQ, quantizeWeightsGptq, type GptqSettings } from "./gptq.js";
 import { cloneFp64, toFp32, toFp64, type Fp64Weights } from "./fp64.js";
-import { runInWorkers, shareWeights } from "./worker_pool.js";
+import { runPipelineTasks, shareWeights } from "./worker_pool.js";
 import { DEFAULT_KEY_ROTATION, downLambda, searchKeyRotation, searchSmoothAttention, searchSmoothOutput, type KeyRotationSettings } from "./smooth_search.js";
 import {
   foldNorms,
@@ -280,7 +280,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
       if ((opts.workers ?? 1) > 1) {
         const kept = s.kept.map(({ tokens, attnIn, q, k, v }) => ({ tokens, attnIn, q, k, v }));
         const setup = { kind: "keyRotation", weights: shareWeights(current()), kept, variant, group, settings: kr } as const;
-        await runInWorkers<Int32Array>(setup, c.nLayers * c.nKvHeads, Math.min(opts.workers!, c.nLayers * c.nKvHeads), async (angles, task) => {
+        await runPipelineTasks<Int32Array>(setup, c.nLayers * c.nKvHeads, Math.min(opts.workers!, c.nLayers * c.nKvHeads), async (angles, task) => {
           const l = Math.floor(task / c.nKvHeads);
           chosen[l]!.set(angles, (task % c.nKvHeads) * angles.length);
           if (task % c.nKvHeads === c.nKvHeads - 1) await report("key rotation", l + 1, c.nLayers);

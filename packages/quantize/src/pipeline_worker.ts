@@ -5,11 +5,11 @@
  * key-pair rotation angles.
  * @module
  */
-import { parentPort } from "node:worker_threads";
+import { serveTasks, type TaskResult } from "@qoq/core";
 import { createReferenceBackend } from "@qoq/reference";
 import { WindowCollector, type WindowRecord } from "./calibration_window.js";
 import { searchKeyRotationGroup } from "./smooth_search.js";
-import type { PoolReply, PoolSetup } from "./worker_pool.js";
+import type { PoolSetup } from "./worker_pool.js";
 
 /** The buffers of a window's record, handed over instead of copied. */
 function buffersOf(r: WindowRecord): ArrayBuffer[] {
@@ -17,7 +17,7 @@ function buffersOf(r: WindowRecord): ArrayBuffer[] {
 }
 
 /** A task runner for a setup: the task's result and the buffers to hand over with it. */
-function runnerFor(setup: PoolSetup): (task: number) => Promise<{ result: unknown; transfer: ArrayBuffer[] }> {
+function runnerFor(setup: PoolSetup): (task: number) => Promise<TaskResult> {
   switch (setup.kind) {
     case "calibration": {
       const collector = new WindowCollector(setup.weights, setup.request);
@@ -39,23 +39,4 @@ function runnerFor(setup: PoolSetup): (task: number) => Promise<{ result: unknow
   }
 }
 
-const port = parentPort;
-if (port !== null) {
-  let run: ((task: number) => Promise<{ result: unknown; transfer: ArrayBuffer[] }>) | undefined;
-  // Tasks run one after another, in the order sent.
-  let queue = Promise.resolve();
-  port.on("message", (msg: PoolSetup | number) => {
-    if (typeof msg !== "number") {
-      run = runnerFor(msg);
-      return;
-    }
-    queue = queue.then(async () => {
-      try {
-        const { result, transfer } = await run!(msg);
-        port.postMessage({ task: msg, result } satisfies PoolReply, transfer);
-      } catch (e) {
-        port.postMessage({ task: msg, error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) } satisfies PoolReply);
-      }
-    });
-  });
-}
+serveTasks(runnerFor);

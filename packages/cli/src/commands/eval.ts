@@ -6,8 +6,9 @@
 import { parseArgs } from "node:util";
 import { perplexity } from "@qoq/model";
 import { intOption, need, UsageError, type Command } from "../command.js";
-import { loadModel, modelOptions, openModel, tokenizerFor, type QuantSource } from "../models.js";
-import { calibrationFrom, prefillKvFrom, QOQ_ARG_OPTIONS, QOQ_USAGE, qoqOptionsFrom, readText, stageProgress, type QoqArgValues } from "../quant_options.js";
+import { loadModel, modelOptions, openModel, openRecipe, tokenizerFor, type QuantSource } from "../models.js";
+import { perplexityInWorkers } from "../parallel_perplexity.js";
+import { calibrationFrom, prefillKvFrom, workersFrom, QOQ_ARG_OPTIONS, QOQ_USAGE, qoqOptionsFrom, readText, stageProgress, type QoqArgValues } from "../quant_options.js";
 import type { LlamaWeights, Tokenizer } from "@qoq/model";
 
 /**
@@ -16,7 +17,8 @@ import type { LlamaWeights, Tokenizer } from "@qoq/model";
  */
 export function quantSourceFrom(values: QoqArgValues & { quant?: string | undefined; group?: string | undefined }, precision: string, weights: LlamaWeights, tok: Tokenizer): QuantSource | undefined {
   const q = values.quant;
-  const pipelineFlags = Object.keys(QOQ_ARG_OPTIONS).filter((k) => values[k as keyof QoqArgValues] !== undefined);
+  // --workers also spreads the evaluation's windows: it applies to every precision.
+  const pipelineFlags = Object.keys(QOQ_ARG_OPTIONS).filter((k) => k !== "workers" && values[k as keyof QoqArgValues] !== undefined);
   if (q === undefined || q === "rtn") {
     if (pipelineFlags.length > 0) throw new UsageError(`--${pipelineFlags[0]} applies to --quant qoq only`);
     return q === undefined ? undefined : { kind: "rtn" };
@@ -66,7 +68,9 @@ export const evalCommand: Command = {
   usage: `qoq eval ppl --model PATH|synthetic[:SEED] --tokenizer tok.bin --text PATH [--max-chars N] [--precision fp32|fp16|fp16-onnx|w4a8kv4|w4a8kv4-chn|w8a8] [--group N]
                  [--backend NAME] [--quant rtn|qoq|CHECKPOINT] [--prefill-kv fp16|kv4] [--temperature T] [--json]
                  ${QOQ_USAGE}
-                                               perplexity; with --json the last stdout line is a JSON object`,
+                                               perplexity; with --json the last stdout line is a JSON object. --workers also scores the
+                                               windows on that many threads (fp32, and the quantized precisions on the reference or cpu
+                                               backend; the same bits as one thread); fp16, fp16-onnx and webgpu run in this thread`,
   async run(args) {
     const { values, positionals } = parseArgs({
       args: [...args],
@@ -101,9 +105,12 @@ export const evalCommand: Command = {
     const quant = quantSourceFrom(values, precision, weights, tok);
     const prefillKv = prefillKvFrom(values["prefill-kv"]);
     if (prefillKv !== undefined && !QUANTIZED.includes(precision)) throw new UsageError(`--prefill-kv applies to the quantized precisions, not '${precision}'`);
-    const model = await openModel(weights, precision, { ...modelOptions(values), ...(quant ? { quant } : {}), ...(prefillKv ? { prefillKv } : {}) });
+    const options = { ...modelOptions(values), ...(quant ? { quant } : {}), ...(prefillKv ? { prefillKv } : {}) };
+    const workers = workersFrom(values.workers);
+    const recipe = workers > 1 ? await openRecipe(weights, precision, options) : undefined;
     const bar = progress();
-    const r = await perplexity(model, tok, text, { ...(maxChars !== undefined ? { maxChars } : {}), temperature, onProgress: bar.update });
+    const evalOptions = { ...(maxChars !== undefined ? { maxChars } : {}), temperature, onProgress: bar.update };
+    const r = recipe !== undefined ? await perplexityInWorkers(recipe, tok, text, { ...evalOptions, workers }) : await perplexity(await openModel(weights, precision, options), tok, text, evalOptions);
     bar.end();
     if (values.json) {
       process.stdout.write(JSON.stringify({ ppl: r.ppl, tokens: r.tokens, nll: r.nll, precision, ...(QUANTIZED.includes(precision) ? { quant: values.quant ?? "rtn", prefillKv: prefillKv ?? "fp16" } : {}), ...(temperature !== 1 ? { temperature } : {}), model: modelPath, documents: r.documents, windows: r.windows }) + "\n");
