@@ -4,7 +4,7 @@
  * it is sent.
  * @module
  */
-import { serveTasks, type TaskResult } from "@qoq/core";
+import { serveTasks, type TaskResult } from "@qoq/core/worker_pool";
 import { scoreWindow, type LanguageModel } from "@qoq/model";
 import { recipeModel } from "./model_recipe.js";
 import type { PerplexitySetup } from "./parallel_perplexity.js";

@@ -4,7 +4,8 @@
  * text order, so the result has the bits of `perplexity` in one thread for any thread count.
  * @module
  */
-import { ParamError, runInWorkers, type TaskSetup } from "@qoq/core";
+import { ParamError } from "@qoq/core";
+import { runInWorkers, type TaskSetup } from "@qoq/core/worker_pool";
 import { checkTemperature, perplexityWindows, PerplexityTally, type PerplexityResult, type Tokenizer } from "@qoq/model";
 import type { ModelRecipe } from "./model_recipe.js";
 

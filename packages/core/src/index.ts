@@ -1,7 +1,8 @@
 /**
  * `@qoq/core`: numerics (binary16/binary32 rounding, canonical reductions and exp, int4 packing),
  * the Tensor type, a seeded RNG, safetensors I/O, typed errors, the op registry, and event-loop yields
- * for long synchronous runs, and an ordered pool of worker threads.
+ * for long synchronous runs. (Node only, so not here: the ordered pool of worker threads,
+ * `@qoq/core/worker_pool` — this entry stays loadable in a browser page.)
  * @packageDocumentation
  */
 export * from "./errors.js";
@@ -20,4 +21,3 @@ export * from "./opspec.js";
 export * from "./testing.js";
 export * from "./guards.js";
 export * from "./event_loop.js";
-export * from "./worker_pool.js";

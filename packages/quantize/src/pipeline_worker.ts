@@ -5,7 +5,7 @@
  * key-pair rotation angles.
  * @module
  */
-import { serveTasks, type TaskResult } from "@qoq/core";
+import { serveTasks, type TaskResult } from "@qoq/core/worker_pool";
 import { createReferenceBackend } from "@qoq/reference";
 import { WindowCollector, type WindowRecord } from "./calibration_window.js";
 import { searchKeyRotationGroup } from "./smooth_search.js";

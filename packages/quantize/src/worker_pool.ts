@@ -4,7 +4,7 @@
  * caller folds in task order as one thread would, so the bits never depend on the thread count.
  * @module
  */
-import { runInWorkers } from "@qoq/core";
+import { runInWorkers } from "@qoq/core/worker_pool";
 import type { LlamaWeights } from "@qoq/model";
 import type { KeptInputs } from "./calibration.js";
 import { mapWeights } from "./fp64.js";
