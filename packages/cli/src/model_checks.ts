@@ -12,7 +12,7 @@
  * @module
  */
 import type { Backend } from "@qoq/core";
-import { createFp32Model, createW4A8KV4Model, generate, tokenNll, BOS_ID, type LanguageModel, type LayerHook, type LlamaWeights } from "@qoq/model";
+import { createFp32Model, createW4A8KV4Model, forwardFresh, generate, tokenNll, BOS_ID, type LanguageModel, type LayerHook, type LlamaWeights } from "@qoq/model";
 import { OnnxFp16LanguageModel } from "@qoq/onnx";
 import type { ModelResult } from "@qoq/oracle";
 
@@ -105,15 +105,6 @@ export interface ModelCheckOutcome {
   readonly failures: string[];
 }
 
-async function logitsOf(model: LanguageModel, tokens: readonly number[]): Promise<Float32Array[]> {
-  const s = model.newSession();
-  try {
-    return await s.forward(tokens);
-  } finally {
-    s.dispose();
-  }
-}
-
 function logSoftmax(x: Float32Array): Float64Array {
   let m = -Infinity;
   for (const v of x) m = Math.max(m, v);
@@ -179,7 +170,7 @@ export async function runModelChecks(models: readonly ModelUnderCheck[], backend
     const fp32 = createFp32Model(m.weights);
     const tokens = m.tokens ?? [BOS_ID, ...(await generate(fp32, { prompt: [BOS_ID], maxTokens: seqLen - 1, temperature: 1, seed: 1, stopTokens: [] })).tokens];
     const onnx = await OnnxFp16LanguageModel.create(m.weights);
-    const want = await logitsOf(onnx, tokens);
+    const want = await forwardFresh(onnx, tokens);
     const pplOnnx = compareLogits(want, want, tokens).ppl;
     const row = (precision: string, backend: string, got: Float32Array[], perLayerError?: number[]): void => {
       const c = compareLogits(want, got, tokens);
@@ -189,7 +180,7 @@ export async function runModelChecks(models: readonly ModelUnderCheck[], backend
     };
     // The FP32 forward again, with the residual stream recorded (the hook does not change the logits).
     const fp32Rec = layerRecorder();
-    const fp32Logits = await logitsOf(createFp32Model(m.weights, { onLayer: fp32Rec.onLayer }), tokens);
+    const fp32Logits = await forwardFresh(createFp32Model(m.weights, { onLayer: fp32Rec.onLayer }), tokens);
     const fp32Layers = fp32Rec.layers();
     row("fp32", "reference", fp32Logits);
     const c32 = compareLogits(want, fp32Logits, tokens);
@@ -200,7 +191,7 @@ export async function runModelChecks(models: readonly ModelUnderCheck[], backend
     for (const b of backends) {
       if (!FORWARD_OPS.every((op) => b.supports(op, {}) === "supported")) continue;
       const rec = layerRecorder();
-      const got = await logitsOf(createW4A8KV4Model(m.weights, { variant: "g128", backend: b, onLayer: rec.onLayer }), tokens);
+      const got = await forwardFresh(createW4A8KV4Model(m.weights, { variant: "g128", backend: b, onLayer: rec.onLayer }), tokens);
       const perLayer = layerNmse(fp32Layers, rec.layers());
       row("w4a8kv4-g128-rtn", b.name, got, perLayer);
       if (perLayer.some((e) => !Number.isFinite(e))) failures.push(`${m.name} w4a8kv4-g128-rtn on ${b.name}: non-finite per-layer error`);

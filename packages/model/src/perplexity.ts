@@ -144,8 +144,8 @@ export async function scoreWindow(model: LanguageModel, window: readonly number[
   return scores;
 }
 
-/** The logits of `tokens` from a fresh session of `model`, disposed after. */
-async function forwardFresh(model: LanguageModel, tokens: readonly number[]): Promise<Float32Array[]> {
+/** The logits of `tokens` from a fresh session of `model`, disposed after (also when the forward pass throws). */
+export async function forwardFresh(model: LanguageModel, tokens: readonly number[]): Promise<Float32Array[]> {
   const session = model.newSession();
   try {
     return await session.forward(tokens);
