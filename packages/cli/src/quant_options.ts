@@ -50,6 +50,7 @@ export const QOQ_ARG_OPTIONS = {
   "calib-samples": { type: "string" },
   "calib-len": { type: "string" },
   "keep-tokens": { type: "string" },
+  "keep-windows": { type: "string" },
   workers: { type: "string" },
   "no-rotate": { type: "boolean" },
   "rotate-heads": { type: "boolean" },
@@ -67,7 +68,8 @@ export const QOQ_ARG_OPTIONS = {
 } as const;
 
 /** Usage text of the pipeline flags. */
-export const QOQ_USAGE = `[--calib TEXT] [--calib-samples N (32)] [--calib-len N (256)] [--keep-tokens N (256)]
+export const QOQ_USAGE = `[--calib TEXT] [--calib-samples N (32)] [--calib-len N (256)]
+                 [--keep-tokens N (256)] [--keep-windows N (1)]  the first N tokens of the first N windows score clipping and the searches
                  [--workers N (the CPUs, at most 8)]  threads of the calibration passes and the key-pair rotation search (the bytes do not depend on it)
                  [--no-rotate] [--rotate-heads] [--no-reorder] [--no-smooth-attn] [--key-rotation] [--no-smooth] [--no-clip] [--no-gptq]
                  [--smooth-attn ALPHA|ALPHA,BETA|grid (0.5)] [--smooth ALPHA,BETA|grid] [--clip-grid N (80)]
@@ -157,6 +159,7 @@ export function qoqOptionsFrom(values: QoqArgValues, variant: QoqVariant, group:
     ...(values.smooth !== undefined ? { smoothOutput: exponents(values.smooth, "--smooth", undefined) } : {}),
     ...(values["clip-grid"] !== undefined ? { clip: { ...DEFAULT_CLIP, grid: posInt(values["clip-grid"], "clip-grid") } } : {}),
     ...(values["keep-tokens"] !== undefined ? { keepTokens: posInt(values["keep-tokens"], "keep-tokens") } : {}),
+    ...(values["keep-windows"] !== undefined ? { keepWindows: posInt(values["keep-windows"], "keep-windows") } : {}),
     workers: workersFrom(values.workers),
   };
 }

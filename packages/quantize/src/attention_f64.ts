@@ -4,6 +4,7 @@
  * tested to give, bit for bit, the values of the plain triple loop (`test/attention_f64.test.ts`).
  * @module
  */
+import { mse } from "./clip.js";
 
 /**
  * Causal attention, float64: q T×(H·hd), k, v T×(G·hd) → T×(H·hd), of the query heads
@@ -83,4 +84,30 @@ export function attention(q: Float64Array, k: Float64Array, v: Float64Array, t: 
     }
   }
   return o;
+}
+
+/**
+ * {@link attention} of each window on its own: the rows are `t / window` windows of `window`
+ * tokens, one after the other (the kept calibration inputs), and no token attends to another
+ * window's. One output per window.
+ */
+export function attentionPerWindow(q: Float64Array, k: Float64Array, v: Float64Array, t: number, window: number, heads: number, kvHeads: number, hd: number, from = 0, to = heads): Float64Array[] {
+  const [qDim, kvDim] = [heads * hd, kvHeads * hd];
+  const out: Float64Array[] = [];
+  for (let r = 0; r < t; r += window) {
+    const part = (a: Float64Array, width: number) => a.subarray(r * width, (r + window) * width);
+    out.push(attention(part(q, qDim), part(k, kvDim), part(v, kvDim), window, heads, kvHeads, hd, from, to));
+  }
+  return out;
+}
+
+/**
+ * The searches' error over windows: the sum of each window's mean squared difference. Summed,
+ * not pooled, so that one window's error is its own bits, and a window repeated adds its error
+ * again exactly (the choice it leads to is one window's).
+ */
+export function windowsMse(a: readonly Float64Array[], b: readonly Float64Array[]): number {
+  let e = 0;
+  a.forEach((x, i) => (e += mse(x, b[i]!)));
+  return e;
 }

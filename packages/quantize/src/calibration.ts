@@ -93,10 +93,17 @@ export function calibrationWindows(text: string, tokenizer: Tokenizer, modelSeqL
 /** Per-channel maxima of |x| at every activation site of one layer, over all calibration tokens. */
 export type SiteMaxima = Record<ActivationSite, Float64Array>;
 
-/** The activations of the first calibration window kept for clipping (binary32, row-major tokens × width). */
+/**
+ * The activations kept for clipping and the grid searches (binary32, row-major tokens × width):
+ * the first `windowTokens` positions of each of the first calibration windows, window after
+ * window. The attention searches score each window's causal attention on its own (positions 0 …
+ * `windowTokens` − 1); the searches of a linear treat every row alike.
+ */
 export interface KeptInputs {
-  /** Tokens kept (rows), the first `tokens` positions of window 0. */
+  /** Rows kept, over all kept windows: a multiple of `windowTokens`. */
   readonly tokens: number;
+  /** Rows per kept window (its first positions). */
+  readonly windowTokens: number;
   /** Input of q/k/v_proj. */
   readonly attnIn: Float32Array;
   /** Queries after RoPE. */
@@ -134,8 +141,10 @@ export interface CalibrationStats {
 
 /** Options of {@link collectStats}. */
 export interface CollectOptions {
-  /** Keep the inputs of the first `keepTokens` tokens of window 0 (default 0, at most its length). */
+  /** Keep the inputs of the first `keepTokens` tokens of each kept window (default 0, at most the shortest kept window's length). */
   readonly keepTokens?: number;
+  /** How many windows (the first ones) keep their first `keepTokens` tokens (default 1, at most the windows there are). */
+  readonly keepWindows?: number;
   /** Also accumulate the {@link LinearGrams} of every layer over all tokens (default false: K² work per token and input). */
   readonly grams?: boolean;
   /**
@@ -163,10 +172,14 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
     }),
   );
   const width = siteWidths(c);
-  const keep = Math.min(opts.keepTokens ?? 0, set.windows[0]?.length ?? 0);
-  const request = { keep, grams: opts.grams === true };
+  const askedWindows = opts.keepWindows ?? 1;
+  if (!Number.isSafeInteger(askedWindows) || askedWindows < 1) throw new ParamError(`calibration keepWindows must be a positive integer, got ${askedWindows}`);
+  const keepWindows = Math.min(askedWindows, set.windows.length);
+  const keep = keepWindows === 0 ? 0 : Math.min(opts.keepTokens ?? 0, ...set.windows.slice(0, keepWindows).map((win) => win.length));
+  const request = { keep, keepWindows, grams: opts.grams === true };
   const maxima: SiteMaxima[] = Array.from({ length: c.nLayers }, () => Object.fromEntries(SITES.map((s) => [s, new Float64Array(width[s])])) as SiteMaxima);
-  const kept: KeptInputs[] = [];
+  // Per layer and site, each kept window's rows, concatenated after the last window.
+  const keptParts: Float32Array[][][] = Array.from({ length: c.nLayers }, () => SITES.map(() => []));
   const grams: LinearGrams[] | undefined = request.grams
     ? Array.from({ length: c.nLayers }, () => Object.fromEntries(GRAM_SITES.map((s) => [s, new Float64Array(width[s] * width[s])])) as LinearGrams)
     : undefined;
@@ -179,8 +192,7 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
         const wm = r.maxima[l]![si]!;
         for (let j = 0; j < m.length; j++) if (wm[j]! > m[j]!) m[j] = wm[j]!;
       });
-      const k = r.kept?.[l];
-      if (k !== undefined) kept.push({ tokens: keep, ...Object.fromEntries(SITES.map((s, si) => [KEPT_NAMES[s], k[si]!])) } as unknown as KeptInputs);
+      r.kept?.[l]?.forEach((a, si) => keptParts[l]![si]!.push(a));
       if (grams !== undefined) GRAM_SITES.forEach((s, gi) => accumulateGram(grams[l]![s], r.inputs![l]![gi]!, r.inputs![l]![gi]!.length / width[s], width[s]));
     }
     opts.onProgress?.(r.index + 1, total);
@@ -198,7 +210,41 @@ export async function collectStats(weights: LlamaWeights, set: CalibrationSet, o
       for (let i = 0; i < w; i++) for (let j = 0; j < i; j++) g[i * w + j] = g[j * w + i]!;
     }
   }
+  const kept: KeptInputs[] =
+    keep > 0
+      ? keptParts.map((sites) => ({ tokens: keep * keepWindows, windowTokens: keep, ...Object.fromEntries(SITES.map((s, si) => [KEPT_NAMES[s], concat(sites[si]!)])) }) as unknown as KeptInputs)
+      : [];
   return { maxima, kept, ...(grams ? { grams } : {}), tokens: set.tokens };
+}
+
+/**
+ * The kept inputs of the first `perWindow` positions of each kept window (all of them when
+ * `perWindow` is at least `windowTokens`): what a search that scores fewer tokens per window
+ * reads, such as the attention objectives of clipping and of the SmoothAttention grid.
+ */
+export function keptPrefix(kept: KeptInputs, perWindow: number): KeptInputs {
+  const n = Math.min(perWindow, kept.windowTokens);
+  if (n === kept.windowTokens) return kept;
+  const windows = kept.tokens / kept.windowTokens;
+  const cut = (a: Float32Array): Float32Array => {
+    const width = a.length / kept.tokens;
+    return concat(Array.from({ length: windows }, (_, i) => a.subarray(i * kept.windowTokens * width, (i * kept.windowTokens + n) * width)));
+  };
+  const out = { tokens: n * windows, windowTokens: n } as Record<string, unknown>;
+  for (const s of SITES) out[KEPT_NAMES[s]] = cut(kept[KEPT_NAMES[s]]);
+  return out as unknown as KeptInputs;
+}
+
+/** The arrays one after the other (the array itself when there is one). */
+function concat(parts: readonly Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }
 
 /** `g += Σ_t x_t·x_tᵀ` for `tokens` rows of width `w`, upper triangle only (mirrored once by {@link collectStats} after the last window). */

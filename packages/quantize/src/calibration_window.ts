@@ -25,7 +25,7 @@ export interface WindowRecord {
   readonly index: number;
   /** Per-channel max |x| over the window's tokens (NaN never raises a maximum; start 0). */
   readonly maxima: Float64Array[][];
-  /** The first `keep` tokens' activations at every site (window 0 only, when asked for). */
+  /** The first `keep` tokens' activations at every site (the first `keepWindows` windows only, when asked for). */
   readonly kept?: Float32Array[][];
   /** The linear inputs of every token, for the Gram matrices (when asked for). */
   readonly inputs?: Float32Array[][];
@@ -33,8 +33,10 @@ export interface WindowRecord {
 
 /** What a {@link WindowCollector} records besides the maxima. */
 export interface WindowRequest {
-  /** Tokens of window 0 whose activations are kept (0: none). */
+  /** Tokens of each kept window whose activations are kept (0: none). */
   readonly keep: number;
+  /** Windows (the first ones, by index) whose first `keep` tokens are kept. */
+  readonly keepWindows: number;
   /** Whether the linear inputs are recorded for the Gram matrices. */
   readonly grams: boolean;
 }
@@ -61,7 +63,7 @@ export class WindowCollector {
   /** Run window `index` (its tokens `tokens`) through the model and return its record. */
   async collect(tokens: readonly number[], index: number): Promise<WindowRecord> {
     const perLayer = <T>(make: () => T): T[] => Array.from({ length: this.layers }, make);
-    const keep = index === 0 ? Math.min(this.request.keep, tokens.length) : 0;
+    const keep = index < this.request.keepWindows ? Math.min(this.request.keep, tokens.length) : 0;
     this.current = {
       maxima: perLayer(() => SITES.map((s) => new Float64Array(this.width[s]))),
       ...(keep > 0 ? { kept: perLayer(() => SITES.map((s) => new Float32Array(keep * this.width[s]))) } : {}),

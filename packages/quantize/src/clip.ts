@@ -10,7 +10,8 @@
  *   head h all its q_proj rows share a ratio, scored by the MSE of head h's attention output;
  *   for KV head g all its k_proj rows share a ratio, scored by the summed MSE of the outputs of
  *   g's query heads; the other projections stay unquantized while one is searched; causal
- *   attention with RoPE in float64 over the kept calibration tokens (positions 0 … T−1).
+ *   attention with RoPE in float64 over the kept calibration tokens (each kept window on its
+ *   own, positions 0 … T−1; the errors of the windows summed).
  *   (DeepCompressor searches per row against the whole module's output; per head is what makes
  *   the search affordable here — a documented simplification.)
  * @module
@@ -18,7 +19,7 @@
 import { tensor } from "@qoq/core";
 import type { LlamaWeights } from "@qoq/model";
 import { clipRatios, quantizeWeightRowChn, runReference } from "@qoq/reference";
-import type { KeptInputs } from "./calibration.js";
+import { keptPrefix, type KeptInputs } from "./calibration.js";
 import { widths } from "./transforms.js";
 
 /** Settings of the clipping search. */
@@ -123,20 +124,25 @@ export function mse(a: Float64Array, b: Float64Array): number {
   return s / a.length;
 }
 
-/** Per-head clipping ratios of q_proj and k_proj under the attention-output objective (see the module comment). */
+/** Per-head clipping ratios of q_proj and k_proj under the attention-output objective (see the module comment), summed over the kept windows. */
 export function attentionClipRatios(w: LlamaWeights, layer: number, kept: KeptInputs, s: ClipSettings): { q: Float32Array; k: Float32Array } {
   const c = w.config;
   const { hd } = widths(c);
   const L = w.layers[layer]!;
-  const t = Math.min(s.attentionTokens, kept.tokens);
-  const x = kept.attnIn;
+  const scored = keptPrefix(kept, s.attentionTokens);
+  const t = scored.windowTokens;
+  // Each kept window's inputs: its attention is its own, at positions 0 … t − 1.
+  const xs = Array.from({ length: scored.tokens / t }, (_, i) => scored.attnIn.subarray(i * t * c.dim, (i + 1) * t * c.dim));
   const rope = { theta: c.ropeTheta, style: c.ropeStyle };
   const group = c.nHeads / c.nKvHeads;
   const rows = (m: Float32Array, r0: number) => Float64Array.from(m.subarray(r0 * c.dim, (r0 + hd) * c.dim));
-  const Q = Array.from({ length: c.nHeads }, (_, h) => projectHead(x, rows(L.wq, h * hd), t, c.dim, hd, rope));
-  const K = Array.from({ length: c.nKvHeads }, (_, g) => projectHead(x, rows(L.wk, g * hd), t, c.dim, hd, rope));
-  const V = Array.from({ length: c.nKvHeads }, (_, g) => projectHead(x, rows(L.wv, g * hd), t, c.dim, hd, undefined));
-  const O = Q.map((q, h) => headAttention(q, K[Math.floor(h / group)]!, V[Math.floor(h / group)]!, t, hd));
+  const perWindow = xs.map((x) => {
+    const Q = Array.from({ length: c.nHeads }, (_, h) => projectHead(x, rows(L.wq, h * hd), t, c.dim, hd, rope));
+    const K = Array.from({ length: c.nKvHeads }, (_, g) => projectHead(x, rows(L.wk, g * hd), t, c.dim, hd, rope));
+    const V = Array.from({ length: c.nKvHeads }, (_, g) => projectHead(x, rows(L.wv, g * hd), t, c.dim, hd, undefined));
+    const O = Q.map((q, h) => headAttention(q, K[Math.floor(h / group)]!, V[Math.floor(h / group)]!, t, hd));
+    return { x, Q, K, V, O };
+  });
   const ratios = clipRatios(s.grid, s.maxShrink);
   const best = (score: (ratio: number) => number): number => {
     let bestErr = Infinity;
@@ -154,15 +160,27 @@ export function attentionClipRatios(w: LlamaWeights, layer: number, kept: KeptIn
   const q = new Float32Array(c.nHeads * hd);
   for (let h = 0; h < c.nHeads; h++) {
     const g = Math.floor(h / group);
-    const r = best((ratio) => mse(headAttention(projectHead(x, fakeQuantRows(L.wq, h * hd, hd, c.dim, ratio), t, c.dim, hd, rope), K[g]!, V[g]!, t, hd), O[h]!));
+    const wq = (ratio: number) => fakeQuantRows(L.wq, h * hd, hd, c.dim, ratio);
+    const r = best((ratio) => {
+      const rowsQ = wq(ratio);
+      let e = 0;
+      for (const { x, K, V, O } of perWindow) e += mse(headAttention(projectHead(x, rowsQ, t, c.dim, hd, rope), K[g]!, V[g]!, t, hd), O[h]!);
+      return e;
+    });
     q.fill(r, h * hd, (h + 1) * hd);
   }
   const k = new Float32Array(c.nKvHeads * hd);
   for (let g = 0; g < c.nKvHeads; g++) {
     const r = best((ratio) => {
-      const kq = projectHead(x, fakeQuantRows(L.wk, g * hd, hd, c.dim, ratio), t, c.dim, hd, rope);
+      const rowsK = fakeQuantRows(L.wk, g * hd, hd, c.dim, ratio);
       let e = 0;
-      for (let h = g * group; h < (g + 1) * group; h++) e += mse(headAttention(Q[h]!, kq, V[g]!, t, hd), O[h]!);
+      for (const { x, Q, V, O } of perWindow) {
+        const kq = projectHead(x, rowsK, t, c.dim, hd, rope);
+        // The window's error, then the sum: a window repeated adds exactly its error again.
+        let ew = 0;
+        for (let h = g * group; h < (g + 1) * group; h++) ew += mse(headAttention(Q[h]!, kq, V[g]!, t, hd), O[h]!);
+        e += ew;
+      }
       return e;
     });
     k.fill(r, g * hd, (g + 1) * hd);

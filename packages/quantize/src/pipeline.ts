@@ -13,7 +13,7 @@
 import { ParamError, yieldToEventLoop, type Backend } from "@qoq/core";
 import { headDim, quantizeWeights, type LinearRatios, type LlamaWeights, type QuantizedModel } from "@qoq/model";
 import { createReferenceBackend } from "@qoq/reference";
-import { collectStats, type CalibrationSet, type CalibrationStats } from "./calibration.js";
+import { collectStats, keptPrefix, type CalibrationSet, type CalibrationStats } from "./calibration.js";
 import type { QoqCheckpointInfo } from "./checkpoint.js";
 import { DEFAULT_CLIP, layerClipRatios, type ClipSettings } from "./clip.js";
 import { DEFAULT_GPTQ, quantizeWeightsGptq, type GptqSettings } from "./gptq.js";
@@ -144,8 +144,13 @@ export interface QoqOptions {
   readonly clip?: ClipSettings;
   /** GPTQ settings (default {@link DEFAULT_GPTQ}). */
   readonly gptq?: GptqSettings;
-  /** Calibration tokens whose inputs are kept for clipping and grid searches (default 256, from window 0). */
+  /** Calibration tokens whose inputs are kept for clipping and the searches (default 256, from each kept window). */
   readonly keepTokens?: number;
+  /**
+   * Calibration windows (the first ones) whose first `keepTokens` tokens are kept (default 1):
+   * clipping and the grid and key-pair rotation searches sum their errors over these windows.
+   */
+  readonly keepWindows?: number;
   /** Worker threads of the calibration passes and of the key-pair rotation search (default 1: this thread; Node only): any count gives the same bits. */
   readonly workers?: number;
   /** Backend of the weight quantizers (default: the reference). */
@@ -164,7 +169,7 @@ export interface QoqRecord {
   readonly steps: QoqSteps;
   /** Per step, its settings (per layer where searched). */
   readonly settings: Record<string, unknown>;
-  /** Calibration: text hash, windows, tokens (the kept-token count is in `settings.keepTokens`). */
+  /** Calibration: text hash, windows, tokens (the kept tokens per window and the kept windows are in `settings.keepTokens` and `settings.keepWindows`). */
   readonly calibration: { readonly sha256: string; readonly samples: number; readonly tokens: number };
 }
 
@@ -192,6 +197,8 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
   if (steps.clip && variant !== "chn") throw new ParamError("clipping applies to the chn variant only (g128 keeps the full range, as QServe's configs)");
   const keepTokens = opts.keepTokens ?? 256;
   if (!Number.isSafeInteger(keepTokens) || keepTokens < 0) throw new ParamError(`keepTokens must be a non-negative integer, got ${keepTokens}`);
+  const keepWindows = opts.keepWindows ?? 1;
+  if (!Number.isSafeInteger(keepWindows) || keepWindows < 1) throw new ParamError(`keepWindows must be a positive integer, got ${keepWindows}`);
   if (opts.workers !== undefined && (!Number.isSafeInteger(opts.workers) || opts.workers < 1)) throw new ParamError(`workers must be a positive integer, got ${opts.workers}`);
   // Clipping and the grid and key-rotation searches score on the kept tokens: 0 only when none of them runs.
   const readsKept = [
@@ -220,7 +227,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
   let w: Fp64Weights = toFp64(weights);
   let stats: CalibrationStats | undefined;
   let fp32: LlamaWeights | undefined;
-  let settings: Record<string, unknown> = { keepTokens };
+  let settings: Record<string, unknown> = { keepTokens, keepWindows };
   let ratios: LinearRatios[] | undefined;
   const current = (): LlamaWeights => (fp32 ??= toFp32(w));
   // The kept state (see PipelinePrefixes) whose weights are the run's weights now: statistics
@@ -234,7 +241,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
   // GPTQ's Gram matrices cost K² per token and input, so they are collected only for the last step.
   const calibrated = async (stage: string, grams = false): Promise<CalibrationStats> => {
     if (stats === undefined || (grams && stats.grams === undefined)) {
-      stats = await collectStats(current(), calib, { keepTokens, grams, ...(opts.workers !== undefined ? { workers: opts.workers } : {}), onProgress: (d, t) => progress?.(`calibrate (${stage})`, d, t) });
+      stats = await collectStats(current(), calib, { keepTokens, keepWindows, grams, ...(opts.workers !== undefined ? { workers: opts.workers } : {}), onProgress: (d, t) => progress?.(`calibrate (${stage})`, d, t) });
       if (here !== undefined) here.stats = stats;
     }
     return stats;
@@ -263,7 +270,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
       const chosen: SmoothAttentionSettings[] = [];
       for (let l = 0; l < c.nLayers; l++) {
         const k = s.kept[l]!;
-        const pick = opts.smoothAttention === "grid" ? searchSmoothAttention(current(), s.maxima[l]!, { q: k.q, k: k.k, v: k.v, tokens: Math.min(k.tokens, clip.attentionTokens) }) : (opts.smoothAttention ?? DEFAULT_SMOOTH_ATTENTION);
+        const pick = opts.smoothAttention === "grid" ? searchSmoothAttention(current(), s.maxima[l]!, keptPrefix(k, clip.attentionTokens)) : (opts.smoothAttention ?? DEFAULT_SMOOTH_ATTENTION);
         smoothAttentionLayer(w, l, s.maxima[l]!, pick);
         chosen.push(pick);
         await report("smooth attention", l + 1, c.nLayers);
@@ -278,7 +285,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
       const perLayer = c.nKvHeads * (headDim(c) / 2);
       const chosen: Int32Array[] = Array.from({ length: c.nLayers }, () => new Int32Array(perLayer));
       if ((opts.workers ?? 1) > 1) {
-        const kept = s.kept.map(({ tokens, attnIn, q, k, v }) => ({ tokens, attnIn, q, k, v }));
+        const kept = s.kept.map(({ tokens, windowTokens, attnIn, q, k, v }) => ({ tokens, windowTokens, attnIn, q, k, v }));
         const setup = { kind: "keyRotation", weights: shareWeights(current()), kept, variant, group, settings: kr } as const;
         await runPipelineTasks<Int32Array>(setup, c.nLayers * c.nKvHeads, Math.min(opts.workers!, c.nLayers * c.nKvHeads), async (angles, task) => {
           const l = Math.floor(task / c.nKvHeads);
@@ -344,7 +351,7 @@ export async function quantizeQoq(weights: LlamaWeights, calib: CalibrationSet, 
 
   // Resume from the latest state a run with the same steps so far left in `prefixes`; save the
   // state before every step, for a later run that switches that step off (or on).
-  const options = JSON.stringify({ variant, group, keepTokens, smoothAttention: opts.smoothAttention ?? DEFAULT_SMOOTH_ATTENTION, smoothOutput: opts.smoothOutput ?? DEFAULT_SMOOTH_OUTPUT[variant], keyRotation: kr, clip, backend: backend.name });
+  const options = JSON.stringify({ variant, group, keepTokens, keepWindows, smoothAttention: opts.smoothAttention ?? DEFAULT_SMOOTH_ATTENTION, smoothOutput: opts.smoothOutput ?? DEFAULT_SMOOTH_OUTPUT[variant], keyRotation: kr, clip, backend: backend.name });
   const kept = prefixes !== undefined ? statesFor(prefixes, weights, calib, options) : undefined;
   let from = 0;
   for (let i = STEP_ORDER.length - 1; i > 0 && kept !== undefined; i--) {

@@ -21,7 +21,7 @@ import { createReferenceBackend, runReference, smoothAttentionLambda, smoothLine
 import { headDim, llama2cRopeTable, quantizeLinear, type LlamaWeights, type QuantizedLinear } from "@qoq/model";
 import type { KeptInputs, SiteMaxima } from "./calibration.js";
 import type { SmoothAttentionSettings, SmoothOutputSettings } from "./transforms.js";
-import { attention } from "./attention_f64.js";
+import { attentionPerWindow, windowsMse } from "./attention_f64.js";
 import { mse } from "./clip.js";
 import { ropePair, rotateRowPair, widths } from "./transforms.js";
 
@@ -49,17 +49,18 @@ export function smoothAttentionCandidates(): SmoothAttentionSettings[] {
 
 /**
  * The SmoothAttention exponents of one layer with the smallest KV4 attention error (see the
- * module comment). `q`, `k`, `v` are the layer's kept post-RoPE queries, keys and values
- * (T×width, natural channel order) from the unsmoothed model; `m` its maxima.
+ * module comment). `qkv` holds the layer's kept post-RoPE queries, keys and values (T×width,
+ * natural channel order, each kept window's attention on its own) from the unsmoothed model;
+ * `m` its maxima.
  */
-export function searchSmoothAttention(w: LlamaWeights, m: SiteMaxima, qkv: { q: Float32Array; k: Float32Array; v: Float32Array; tokens: number }): SmoothAttentionSettings {
+export function searchSmoothAttention(w: LlamaWeights, m: SiteMaxima, qkv: Pick<KeptInputs, "tokens" | "windowTokens" | "q" | "k" | "v">): SmoothAttentionSettings {
   const c = w.config;
   const { qDim, kvDim, hd } = widths(c);
-  const t = qkv.tokens;
+  const [t, win] = [qkv.tokens, qkv.windowTokens];
   const q = Float64Array.from(qkv.q.subarray(0, t * qDim));
   const k = Float64Array.from(qkv.k.subarray(0, t * kvDim));
   const v = Float64Array.from(qkv.v.subarray(0, t * kvDim));
-  const ref = attention(q, k, v, t, c.nHeads, c.nKvHeads, hd);
+  const ref = attentionPerWindow(q, k, v, t, win, c.nHeads, c.nKvHeads, hd);
   let best = { alpha: 0, beta: 0 };
   let bestErr = Infinity;
   for (const cand of smoothAttentionCandidates()) {
@@ -68,7 +69,7 @@ export function searchSmoothAttention(w: LlamaWeights, m: SiteMaxima, qkv: { q: 
     const qs = q.map((x, i) => x * lk[Math.floor((i % qDim) / hd / group) * hd + (i % hd)]!);
     const ks = k.map((x, i) => x / lk[i % kvDim]!);
     for (let i = 0; i < t; i++) for (let g = 0; g < c.nKvHeads; g++) fakeKv4(ks, i * kvDim + g * hd, hd);
-    const e = mse(attention(qs, ks, v, t, c.nHeads, c.nKvHeads, hd), ref);
+    const e = windowsMse(attentionPerWindow(qs, ks, v, t, win, c.nHeads, c.nKvHeads, hd), ref);
     if (e < bestErr) {
       bestErr = e;
       best = cand;
@@ -99,7 +100,8 @@ export const DEFAULT_KEY_ROTATION: KeyRotationSettings = { angles: 16, sweeps: 2
  * turning a pair mixes a large k_proj row into a small one, and the small row's weight error —
  * small before, and multiplied by a large query channel — grows to the large row's. Starts from
  * no rotation and keeps the current angle on a tie, so a head that gains nothing stays unturned.
- * `kept`: the layer's kept calibration inputs (window 0, positions 0 …). Returns the angle index
+ * `kept`: the layer's kept calibration inputs (each kept window's positions 0 …, attending
+ * within its window). Returns the angle index
  * per (KV head, pair), KV head major: φ = index·π/angles.
  */
 export async function searchKeyRotation(
@@ -125,7 +127,7 @@ export async function searchKeyRotation(
 export async function searchKeyRotationGroup(
   w: LlamaWeights,
   layer: number,
-  kept: Pick<KeptInputs, "tokens" | "attnIn" | "q" | "k" | "v">,
+  kept: Pick<KeptInputs, "tokens" | "windowTokens" | "attnIn" | "q" | "k" | "v">,
   g: number,
   variant: "g128" | "chn",
   group: number,
@@ -135,17 +137,17 @@ export async function searchKeyRotationGroup(
   const c = w.config;
   const { qDim, kvDim, hd } = widths(c);
   const L = w.layers[layer]!;
-  const t = kept.tokens;
+  const [t, win] = [kept.tokens, kept.windowTokens];
   const heads = c.nHeads / c.nKvHeads;
   const pairs = hd / 2;
   const q = Float64Array.from(kept.q.subarray(0, t * qDim));
   const k = Float64Array.from(kept.k.subarray(0, t * kvDim));
   const v = Float64Array.from(kept.v.subarray(0, t * kvDim));
   const x = fakeActInt8(Float64Array.from(kept.attnIn.subarray(0, t * c.dim)), t, c.dim);
-  const { cos, sin } = llama2cRopeTable(t, hd, c.ropeTheta);
+  const { cos, sin } = llama2cRopeTable(win, hd, c.ropeTheta);
   const idx = new Int32Array(pairs);
   const [h0, h1] = [g * heads, (g + 1) * heads];
-  const ref = attention(q, k, v, t, c.nHeads, c.nKvHeads, hd, h0, h1);
+  const ref = attentionPerWindow(q, k, v, t, win, c.nHeads, c.nKvHeads, hd, h0, h1);
   const qs = new Float64Array(t * qDim);
   const ks = new Float64Array(t * kvDim);
   // Pair p of this group at angle index a: its q/k_proj rows turned and quantized, x projected and RoPE'd into qs / ks.
@@ -167,7 +169,9 @@ export async function searchKeyRotationGroup(
     targets.forEach(([, , dst, col, width], i) => {
       for (let tok = 0; tok < t; tok++) {
         const [ya, yb] = [y[tok * 2 * targets.length + 2 * i]!, y[tok * 2 * targets.length + 2 * i + 1]!];
-        const [rc, rs] = [cos[tok * pairs + p]!, sin[tok * pairs + p]!];
+        // RoPE at the token's position within its window.
+        const pos = tok % win;
+        const [rc, rs] = [cos[pos * pairs + p]!, sin[pos * pairs + p]!];
         dst[tok * width + col + ca] = ya * rc - yb * rs;
         dst[tok * width + col + cb] = ya * rs + yb * rc;
       }
@@ -176,7 +180,7 @@ export async function searchKeyRotationGroup(
   const score = (): number => {
     const kq = Float64Array.from(ks);
     for (let i = 0; i < t; i++) fakeKv4(kq, i * kvDim + g * hd, hd);
-    return mse(attention(qs, kq, v, t, c.nHeads, c.nKvHeads, hd, h0, h1), ref);
+    return windowsMse(attentionPerWindow(qs, kq, v, t, win, c.nHeads, c.nKvHeads, hd, h0, h1), ref);
   };
   for (let p = 0; p < pairs; p++) await place(p, 0);
   let best = score();

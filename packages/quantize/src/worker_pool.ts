@@ -25,7 +25,7 @@ export type PoolSetup =
       readonly kind: "keyRotation";
       readonly weights: LlamaWeights;
       /** Per layer, the kept calibration inputs; task i is layer ⌊i / nKvHeads⌋, KV head i mod nKvHeads. */
-      readonly kept: readonly Pick<KeptInputs, "tokens" | "attnIn" | "q" | "k" | "v">[];
+      readonly kept: readonly Pick<KeptInputs, "tokens" | "windowTokens" | "attnIn" | "q" | "k" | "v">[];
       readonly variant: "g128" | "chn";
       readonly group: number;
       readonly settings: KeyRotationSettings;
