@@ -69,7 +69,7 @@ export const QOQ_ARG_OPTIONS = {
 
 /** Usage text of the pipeline flags. */
 export const QOQ_USAGE = `[--calib TEXT] [--calib-samples N (32)] [--calib-len N (256)]
-                 [--keep-tokens N (256)] [--keep-windows N (1)]  the first N tokens of the first N windows score clipping and the searches
+                 [--keep-tokens N (256)] [--keep-windows W (1)]  the first N tokens of each of the first W windows score clipping and the searches
                  [--workers N (the CPUs, at most 8)]  threads of the calibration passes and the key-pair rotation search (the bytes do not depend on it)
                  [--no-rotate] [--rotate-heads] [--no-reorder] [--no-smooth-attn] [--key-rotation] [--no-smooth] [--no-clip] [--no-gptq]
                  [--smooth-attn ALPHA|ALPHA,BETA|grid (0.5)] [--smooth ALPHA,BETA|grid] [--clip-grid N (80)]

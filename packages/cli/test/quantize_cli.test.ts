@@ -36,17 +36,18 @@ describe("qoq quantize / eval --quant", () => {
 
   it("writes the same checkpoint twice (one or three calibration threads), and evaluating it equals the pipeline run on the fly", async () => {
     const a = join(tmp, "a.qoq");
+    // The key-pair rotation searches two kept windows here, the same way in both runs and on the fly.
     const b = join(tmp, "b.qoq");
     // The second run calibrates in three worker threads: the bytes must not change.
     for (const [out, workers] of [[a, "1"], [b, "3"]] as const) {
-      const r = await qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--group", "32", "--no-smooth", "--key-rotation", "--workers", workers, "--out", out);
+      const r = await qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--keep-windows", "2", "--group", "32", "--no-smooth", "--key-rotation", "--workers", workers, "--out", out);
       expect(r.stderr + r.stdout, "quantize").toMatch(/steps: rotate, reorder, smoothAttention, keyRotation, gptq/);
       expect(r.code).toBe(0);
     }
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
     const fromFile = await qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", a);
     expect(fromFile.code, fromFile.stderr).toBe(0);
-    const onTheFly = await qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "qoq", ...CALIB, "--no-smooth", "--key-rotation");
+    const onTheFly = await qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "qoq", ...CALIB, "--keep-windows", "2", "--no-smooth", "--key-rotation");
     expect(onTheFly.code, onTheFly.stderr).toBe(0);
     expect(ppl(fromFile.stdout)).toBe(ppl(onTheFly.stdout));
     const rtn = await qoq(...EVAL, "--precision", "w4a8kv4", "--group", "32", "--quant", "rtn");
@@ -89,6 +90,7 @@ describe("qoq quantize / eval --quant", () => {
       ["checkpoint of another model", ["eval", "ppl", "--model", "synthetic", "--text", TEXT, "--max-chars", "100", "--precision", "w4a8kv4", "--quant", good], /another model/],
       ["truncated checkpoint", [...EVAL, "--precision", "w4a8kv4", "--quant", broken], /broken\.qoq/],
       ["bad --workers", ["quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--workers", "0", "--out", join(tmp, "x.qoq")], /--workers must be a positive integer/],
+      ["bad --keep-windows", [...EVAL, "--precision", "w4a8kv4", "--quant", "qoq", ...CALIB, "--keep-windows", "0"], /--keep-windows must be a positive integer/],
       ["bad --smooth", [...EVAL, "--precision", "w4a8kv4", "--quant", "qoq", ...CALIB, "--smooth", "2"], /--smooth/],
     ];
     for (const [what, args, re] of cases) {

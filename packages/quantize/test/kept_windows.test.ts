@@ -80,25 +80,31 @@ describe("kept calibration windows", () => {
     const base = await collectStats(weights, calib, { keepTokens: 48 });
     const twice = await collectStats(weights, only(0, 0), { keepTokens: 48, keepWindows: 2 });
     const other = await collectStats(weights, calib, { keepTokens: 48, keepWindows: 2 });
+    // Per search, every layer's choice.
     const choices = async (s: typeof base) => {
-      const out: unknown[] = [];
+      const out = { smoothAttention: [] as unknown[], keyRotation: [] as unknown[], clip: [] as unknown[] };
       for (let l = 0; l < layers; l++) {
-        out.push(searchSmoothAttention(weights, base.maxima[l]!, s.kept[l]!));
-        out.push(Array.from(await searchKeyRotation(weights, l, s.kept[l]!, "g128", 32)));
+        out.smoothAttention.push(searchSmoothAttention(weights, base.maxima[l]!, s.kept[l]!));
+        out.keyRotation.push(Array.from(await searchKeyRotation(weights, l, s.kept[l]!, "g128", 32)));
         const clip = attentionClipRatios(weights, l, s.kept[l]!, { ...DEFAULT_CLIP, grid: 20 });
-        out.push(Array.from(clip.q), Array.from(clip.k));
+        out.clip.push([Array.from(clip.q), Array.from(clip.k)]);
       }
       return out;
     };
     const one = await choices(base);
     expect(await choices(twice)).toEqual(one);
-    expect(await choices(other)).not.toEqual(one);
+    // Each search reads the second window: with another one, some layer's choice moves.
+    const moved = await choices(other);
+    for (const search of ["smoothAttention", "keyRotation", "clip"] as const) expect(moved[search], search).not.toEqual(one[search]);
   });
 
-  it("the pipeline records keepWindows and refuses a bad one", async () => {
+  it("the pipeline records keepWindows (the same with workers) and refuses a bad one", async () => {
     const steps = { rotate: false, reorder: false, smoothAttention: false, smoothOutput: false, gptq: false, keyRotation: true };
     const r = await quantizeQoq(weights, calib, { group: 32, keepTokens: 24, keepWindows: 2, steps });
     expect(r.record.settings).toMatchObject({ keepTokens: 24, keepWindows: 2 });
+    // The key-pair rotation search in worker threads sees the windows too.
+    const threaded = await quantizeQoq(weights, calib, { group: 32, keepTokens: 24, keepWindows: 2, steps, workers: 2 });
+    expect(threaded.record.settings).toEqual(r.record.settings);
     expect((await quantizeQoq(weights, calib, { group: 32, keepTokens: 24, steps })).record.settings).toMatchObject({ keepWindows: 1 });
     for (const keepWindows of [0, 2.5]) await expect(quantizeQoq(weights, calib, { group: 32, keepWindows, steps })).rejects.toThrow(/keepWindows must be/);
   });
