@@ -106,6 +106,10 @@ const KV16_ROW = "W8A8 RTN, KV cache not quantized";
 const W8_KEY_ROW = "W8A8KV4 RTN + key-pair rotation (ours)";
 const W4_KV16_ROW = "W4A8 RTN, KV cache not quantized";
 const SELECT_ROW = "QoQ, grid-searched smoothing + key-pair rotation, steps selected on held-out text (ours)";
+// The same two runs with every search (grids, key-pair rotation, clipping) scoring the first tokens of several calibration windows.
+const SEARCH_WINDOWS = 8;
+const GRID_KEY_WINDOWS_ROW = `QoQ, grid-searched smoothing + key-pair rotation, searches on ${SEARCH_WINDOWS} calibration windows (ours)`;
+const SELECT_WINDOWS_ROW = `QoQ, grid-searched smoothing + key-pair rotation, searches on ${SEARCH_WINDOWS} calibration windows, steps selected on held-out text (ours)`;
 // Held-out windows of the step selection: the calibration text's windows after the calibration windows.
 const SELECT_SAMPLES = 8;
 // The QoQ rows: each adds one step to the one before (reorder only for g128, clipping only for chn).
@@ -194,6 +198,14 @@ for (const m of values.from !== undefined ? [] : MODELS) {
       const off = r.record.settings.selection.off;
       return { model: quantized(r.model, kv), detail: `switched off: ${off.length > 0 ? off.join(", ") : "none"}` };
     });
+    const windowed = new PipelinePrefixes();
+    const windowedOptions = { variant, ...g, ...pipeline, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid", keepWindows: SEARCH_WINDOWS };
+    await run(GRID_KEY_WINDOWS_ROW, variant, async () => quantized((await quantizeQoq(weights, calib, windowedOptions, windowed)).model, kv));
+    await run(SELECT_WINDOWS_ROW, variant, async () => {
+      const r = await selectQoqSteps(weights, calib, windowedOptions, { windows: held.windows, prefixes: windowed });
+      const off = r.record.settings.selection.off;
+      return { model: quantized(r.model, kv), detail: `switched off: ${off.length > 0 ? off.join(", ") : "none"}` };
+    });
   }
   sections.push({ model: { name: m.name, group: m.group, maxChars: m.maxChars }, config: weights.config, rows, samples: calib.windows.length });
 }
@@ -232,14 +244,17 @@ const lines = [
   "  then the default pipeline with both smoothings grid-searched, without and with the key-pair rotation; the last row",
   `  runs the latter through our step selection (\`--select-steps\`): one sweep in pipeline order that switches a step off when`,
   `  that lowers the mean KL from FP32 on ${SELECT_SAMPLES} held-out windows (the calibration text's windows after the calibration`,
-  "  windows, never the evaluation text); the steps it switched off are named in the row.",
+  "  windows, never the evaluation text); the steps it switched off are named in the row. The last two rows repeat the last",
+  `  two with every search (both grids, the key-pair rotation, clipping) scoring the first 256 tokens of ${SEARCH_WINDOWS} calibration`,
+  "  windows instead of one (`--keep-windows`; each window's attention on its own, the windows' errors summed).",
   "  *GPTQ alone* is RTN's quantizer with GPTQ's rounding and no other step. *W8A8 RTN, KV cache not quantized* is W8A8KV4",
   "  RTN with the prefill reading unquantized K/V: the gap between the two W8 rows is the KV4 cache's own loss;",
   `  *${W8_KEY_ROW}* is W8A8KV4 RTN of the weights after the key-pair rotation alone; *${W4_KV16_ROW}* is`,
   "  W4A8KV4 RTN with the prefill reading unquantized K/V (the W4 weights' own loss).",
   "- **KL** is the mean KL(FP32 ‖ row) per predicted token, in nats: the synthetic model is random, so its perplexity",
   "  means little, but its distance from FP32 does. *Recovered* = (RTN − row)/(RTN − FP16-ONNX) in perplexity; for the",
-  "  synthetic model (KL_RTN − KL_row)/KL_RTN instead. The texts are short (a few thousand tokens, a few hundred for the",
+  "  synthetic model (KL_RTN − KL_row)/KL_RTN instead, both from the printed values (so they can be checked by hand; the KV4",
+  "  share below too). The texts are short (a few thousand tokens, a few hundred for the",
   "  synthetic model), so differences of a few percent are within noise.",
   "- **Reading the WikiText column**: both trained models learned TinyStories and are overconfident on `wiki.test.raw` —",
   "  their FP32 perplexity there falls from 135 to 59 (stories260K) and from 28.5 to 15.0 (babyllama) when the logits are",
@@ -254,14 +269,19 @@ const rowOf = (s, variant, label) => s.rows.find((r) => r.variant === variant &&
 // Share of RTN's loss a row recovers: in perplexity against FP16-ONNX, or — for the random
 // synthetic model, whose perplexity says nothing — in KL from FP32.
 const byKl = (s) => s.model.name.startsWith("synthetic");
-const recovered = (s, rtn, row, fp16) =>
-  `${((byKl(s) ? (rtn.kl - row.kl) / rtn.kl : (rtn.ppl - row.ppl) / (rtn.ppl - fp16.ppl)) * 100).toFixed(0)}%${byKl(s) ? " of KL" : ""}`;
+// Computed from the printed values (ppl to 4 decimals, KL to 3 digits), so that a reader gets it by hand.
+const printed = (r) => ({ ppl: Number(f(r.ppl)), kl: Number(r.kl.toExponential(2)) });
+const recovered = (s, rtnRes, rowRes, fp16Res) => {
+  const [rtn, row, fp16] = [rtnRes, rowRes, fp16Res].map(printed);
+  return `${((byKl(s) ? (rtn.kl - row.kl) / rtn.kl : (rtn.ppl - row.ppl) / (rtn.ppl - fp16.ppl)) * 100).toFixed(0)}%${byKl(s) ? " of KL" : ""}`;
+};
 // Summary: the full pipeline (grid-searched smoothing) against RTN of the same variant, as the
 // paper runs it and with our key-pair rotation added.
 for (const [title, label] of [
   ["## Summary: full QoQ pipeline (grid-searched smoothing) vs RTN", GRID_ROW],
   ["## Summary: the same with the key-pair rotation (ours, off by default) vs RTN", GRID_KEY_ROW],
   ["## Summary: the same with the steps selected on held-out text (ours, `--select-steps`) vs RTN", SELECT_ROW],
+  [`## Summary: the same with the searches on ${SEARCH_WINDOWS} calibration windows (ours, \`--keep-windows ${SEARCH_WINDOWS}\`) vs RTN`, SELECT_WINDOWS_ROW],
 ]) {
   const present = sections.filter((s) => s.rows.some((r) => r.label === label));
   if (present.length === 0) continue;
@@ -306,12 +326,13 @@ if (decomposed.length > 0) {
   lines.push(`| model | FP16-ONNX | ${DECOMPOSITION.map(([h]) => h).join(" | ")} | KV4 share → after key-pair rotation, per-group / per-channel |`);
   lines.push(`|---|---:|${DECOMPOSITION.map(() => "---:").join("|")}|---:|`);
   for (const s of decomposed) {
-    const fp16 = at(s, "", "FP16-ONNX");
-    const [kv16, kv4] = [at(s, "w8a8", KV16_ROW), at(s, "w8a8", "W8A8KV4 RTN")];
+    const fp16 = printed(at(s, "", "FP16-ONNX"));
+    const kv16 = printed(at(s, "w8a8", KV16_ROW));
+    const kv4 = at(s, "w8a8", "W8A8KV4 RTN");
     const turned = at(s, "w8a8", W8_KEY_ROW);
     // The KV4 cache's loss (of `kv`: plain or after the key-pair rotation) as a share of RTN's loss in variant v.
-    const share = (v, kv) => {
-      const rtn = at(s, v, "W4A8KV4 RTN");
+    const share = (v, kvRes) => {
+      const [rtn, kv] = [at(s, v, "W4A8KV4 RTN"), kvRes].map(printed);
       const x = byKl(s) ? (kv.kl - kv16.kl) / rtn.kl : (kv.ppl - kv16.ppl) / (rtn.ppl - fp16.ppl);
       return `${(x * 100).toFixed(0)}%`;
     };
