@@ -101,6 +101,18 @@ async function quantizedModel(w: LlamaWeights, variant: QuantVariant, opts: Mode
 /** The variant of each quantized precision. */
 const QUANTIZED_VARIANTS: Readonly<Record<string, QuantVariant>> = { w4a8kv4: "g128", "w4a8kv4-chn": "chn", w8a8: "w8a8" };
 
+/** The variant of a quantized precision (undefined for the others), its options checked: `--group` is the per-group variant's alone. */
+function quantizedVariant(precision: string, opts: ModelOptions): QuantVariant | undefined {
+  const variant = Object.hasOwn(QUANTIZED_VARIANTS, precision) ? QUANTIZED_VARIANTS[precision]! : undefined;
+  if (variant === "chn" && opts.group !== undefined) throw new ParamError("--group applies to precision w4a8kv4 (per-group), not w4a8kv4-chn");
+  return variant;
+}
+
+/** The factory of a quantized precision: every op through the chosen backend (the reference by default), weights per `--quant`. */
+function quantizedPrecision(precision: string): (w: LlamaWeights, opts: ModelOptions) => Promise<LanguageModel> {
+  return async (w, opts) => quantizedModel(w, quantizedVariant(precision, opts)!, opts);
+}
+
 /**
  * The model of a precision as a {@link ModelRecipe}, for worker threads: fp32, or a quantized
  * precision on a host backend (`reference`, the default, or `cpu`); `undefined` for the others
@@ -113,9 +125,8 @@ export async function openRecipe(weights: LlamaWeights, precision: string, opts:
     hostOnly("fp32", opts);
     return { kind: "fp32", weights };
   }
-  const variant = Object.hasOwn(QUANTIZED_VARIANTS, precision) ? QUANTIZED_VARIANTS[precision]! : undefined;
+  const variant = quantizedVariant(precision, opts);
   if (variant === undefined || !isWorkerBackend(backendName)) return undefined;
-  if (variant === "chn" && opts.group !== undefined) throw new ParamError("--group applies to precision w4a8kv4 (per-group), not w4a8kv4-chn");
   const model = await quantizedWeights(weights, variant, opts, await openBackend(backendName));
   return { kind: "quantized", model, backend: backendName, ...(opts.prefillKv !== undefined ? { prefillKv: opts.prefillKv } : {}) };
 }
@@ -140,13 +151,7 @@ export const PRECISIONS: Record<string, (weights: LlamaWeights, opts: ModelOptio
     if (opts.backend !== undefined && opts.backend !== "onnx-fp16") throw new ParamError(`precision 'fp16-onnx' runs on onnxruntime; --backend '${opts.backend}' is not available for it`);
     return OnnxFp16LanguageModel.create(w);
   },
-  // Quantized models, every op through the chosen backend (the reference by default); weights per --quant.
-  w4a8kv4: (w, opts) => quantizedModel(w, "g128", opts),
-  "w4a8kv4-chn": (w, opts) => {
-    if (opts.group !== undefined) throw new ParamError("--group applies to precision w4a8kv4 (per-group), not w4a8kv4-chn");
-    return quantizedModel(w, "chn", opts);
-  },
-  w8a8: (w, opts) => quantizedModel(w, "w8a8", opts),
+  ...Object.fromEntries(Object.keys(QUANTIZED_VARIANTS).map((p) => [p, quantizedPrecision(p)])),
 };
 
 /** {@link ModelOptions} from the `--backend` and `--group` options of a command line. */

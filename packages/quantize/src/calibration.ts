@@ -18,7 +18,7 @@
  */
 import { createHash } from "node:crypto";
 import { ParamError, RangeViolationError, yieldToEventLoop } from "@qoq/core";
-import { BOS_ID, splitDocuments, type ActivationSite, type LlamaWeights, type Tokenizer } from "@qoq/model";
+import { BOS_ID, splitDocuments, stackRows, type ActivationSite, type LlamaWeights, type Tokenizer } from "@qoq/model";
 import { GRAM_SITES, SITES, siteWidths, WindowCollector, type WindowRecord } from "./calibration_window.js";
 import { runPipelineTasks, shareWeights } from "./worker_pool.js";
 
@@ -235,18 +235,6 @@ export function keptPrefix(kept: KeptInputs, perWindow: number): KeptInputs {
   return out as unknown as KeptInputs;
 }
 
-/** The arrays one after the other (the array itself when there is one). */
-function concat(parts: readonly Float32Array[]): Float32Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 /** `g += Σ_t x_t·x_tᵀ` for `tokens` rows of width `w`, upper triangle only (mirrored once by {@link collectStats} after the last window). */
 function accumulateGram(g: Float64Array, x: Float32Array, tokens: number, w: number): void {
   for (let t = 0; t < tokens; t++) {
@@ -258,4 +246,9 @@ function accumulateGram(g: Float64Array, x: Float32Array, tokens: number, w: num
       for (let j = i; j < w; j++) g[gi + j] = g[gi + j]! + xi * x[row + j]!;
     }
   }
+}
+
+/** The arrays one after the other (the array itself when there is one). */
+function concat(parts: readonly Float32Array[]): Float32Array {
+  return parts.length === 1 ? parts[0]! : stackRows(parts);
 }
