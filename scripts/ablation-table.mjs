@@ -244,9 +244,10 @@ const lines = [
   "  then the default pipeline with both smoothings grid-searched, without and with the key-pair rotation; the last row",
   `  runs the latter through our step selection (\`--select-steps\`): one sweep in pipeline order that switches a step off when`,
   `  that lowers the mean KL from FP32 on ${SELECT_SAMPLES} held-out windows (the calibration text's windows after the calibration`,
-  "  windows, never the evaluation text); the steps it switched off are named in the row. The last two rows repeat the last",
-  `  two with every search (both grids, the key-pair rotation, clipping) scoring the first 256 tokens of ${SEARCH_WINDOWS} calibration`,
-  "  windows instead of one (`--keep-windows`; each window's attention on its own, the windows' errors summed).",
+  "  windows, never the evaluation text); the steps it switched off are named in the row. The last two rows of a variant",
+  `  repeat the two before them with every search (both grids, the key-pair rotation, clipping) scoring the first 256 tokens`,
+  `  of ${SEARCH_WINDOWS} calibration windows instead of one (\`--keep-windows\`; each window's attention on its own, the windows'`,
+  "  errors summed); where a section lacks them, they were not run for that model (see its note).",
   "  *GPTQ alone* is RTN's quantizer with GPTQ's rounding and no other step. *W8A8 RTN, KV cache not quantized* is W8A8KV4",
   "  RTN with the prefill reading unquantized K/V: the gap between the two W8 rows is the KV4 cache's own loss;",
   `  *${W8_KEY_ROW}* is W8A8KV4 RTN of the weights after the key-pair rotation alone; *${W4_KV16_ROW}* is`,
@@ -293,6 +294,8 @@ for (const [title, label] of [
     for (const variant of ["g128", "chn"]) {
       const rtn = rowOf(s, variant, "W4A8KV4 RTN").res;
       const row = rowOf(s, variant, label);
+      // A row run for one variant only (a part completed by hand) has no line for the other.
+      if (row === undefined) continue;
       const qoq = row.res;
       const cells = TEXTS.map((_, i) => `${f(fp16[i].ppl)} → ${f(rtn[i].ppl)} → ${f(qoq[i].ppl)} (${recovered(s, rtn[i], qoq[i], fp16[i])}; KL ${rtn[i].kl.toExponential(2)} → ${qoq[i].kl.toExponential(2)})`);
       lines.push(`| ${s.model.name} | ${variant === "g128" ? `per-group g${s.model.group}` : "per-channel"}${row.detail !== undefined ? ` (${row.detail})` : ""} | ${cells.join(" | ")} |`);
