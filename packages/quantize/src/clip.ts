@@ -160,9 +160,8 @@ export function attentionClipRatios(w: LlamaWeights, layer: number, kept: KeptIn
   const q = new Float32Array(c.nHeads * hd);
   for (let h = 0; h < c.nHeads; h++) {
     const g = Math.floor(h / group);
-    const wq = (ratio: number) => fakeQuantRows(L.wq, h * hd, hd, c.dim, ratio);
     const r = best((ratio) => {
-      const rowsQ = wq(ratio);
+      const rowsQ = fakeQuantRows(L.wq, h * hd, hd, c.dim, ratio);
       let e = 0;
       for (const { x, K, V, O } of perWindow) e += mse(headAttention(projectHead(x, rowsQ, t, c.dim, hd, rope), K[g]!, V[g]!, t, hd), O[h]!);
       return e;
