@@ -5,7 +5,7 @@
  * statistics are the same bits either way (`calibration.ts`).
  * @module
  */
-import { createFp32Model, headDim, type ActivationSite, type LanguageModel, type LlamaConfig, type LlamaWeights, type Session } from "@qoq/model";
+import { createFp32Model, forwardFresh, headDim, type ActivationSite, type LanguageModel, type LlamaConfig, type LlamaWeights } from "@qoq/model";
 
 /** Every site the calibration observes, in the order the records hold them. */
 export const SITES: readonly ActivationSite[] = ["attn_in", "q", "k", "v", "o_in", "ffn_in", "down_in"];
@@ -69,12 +69,8 @@ export class WindowCollector {
       ...(keep > 0 ? { kept: perLayer(() => SITES.map((s) => new Float32Array(keep * this.width[s]))) } : {}),
       ...(this.request.grams ? { inputs: perLayer(() => GRAM_SITES.map((s) => new Float32Array(tokens.length * this.width[s]))) } : {}),
     };
-    const session: Session = this.model.newSession();
-    try {
-      await session.forward(tokens);
-    } finally {
-      session.dispose();
-    }
+    // The logits are not needed: the activation hook fills the record.
+    await forwardFresh(this.model, tokens);
     const record = { index, ...this.current };
     this.current = undefined;
     return record;

@@ -18,7 +18,7 @@
  * @module
  */
 import { ParamError, yieldToEventLoop } from "@qoq/core";
-import { createFp32Model, createQuantizedModel, klDivergence, type LanguageModel, type LlamaWeights } from "@qoq/model";
+import { createFp32Model, createQuantizedModel, forwardFresh, klDivergence, type LanguageModel, type LlamaWeights } from "@qoq/model";
 import { createReferenceBackend } from "@qoq/reference";
 import type { CalibrationSet } from "./calibration.js";
 import { defaultSteps, PipelinePrefixes, quantizeQoq, STEP_ORDER, type QoqOptions, type QoqResult, type QoqSteps } from "./pipeline.js";
@@ -65,9 +65,7 @@ async function meanKl(model: LanguageModel, reference: readonly Float32Array[][]
   let kl = 0;
   let n = 0;
   for (let w = 0; w < windows.length; w++) {
-    const session = model.newSession();
-    const logits = await session.forward(windows[w]!);
-    session.dispose();
+    const logits = await forwardFresh(model, windows[w]!);
     for (let t = 0; t < logits.length; t++) {
       kl += klDivergence(reference[w]![t]!, logits[t]!);
       n++;
@@ -97,9 +95,7 @@ export async function selectQoqSteps(weights: LlamaWeights, calib: CalibrationSe
   const fp = createFp32Model(weights);
   const reference: Float32Array[][] = [];
   for (const w of sel.windows) {
-    const session = fp.newSession();
-    reference.push(await session.forward(w));
-    session.dispose();
+    reference.push(await forwardFresh(fp, w));
     await yieldToEventLoop();
   }
   const trials: StepTrial[] = [];
