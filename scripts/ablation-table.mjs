@@ -190,22 +190,20 @@ for (const m of values.from !== undefined ? [] : MODELS) {
     await run(GRID_ROW, variant, async () =>
       quantized((await quantizeQoq(weights, calib, { variant, ...g, ...pipeline, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, kv),
     );
-    await run(GRID_KEY_ROW, variant, async () =>
-      quantized((await quantizeQoq(weights, calib, { variant, ...g, ...pipeline, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, grid)).model, kv),
-    );
-    await run(SELECT_ROW, variant, async () => {
-      const r = await selectQoqSteps(weights, calib, { variant, ...g, ...pipeline, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" }, { windows: held.windows, prefixes: grid });
-      const off = r.record.settings.selection.off;
-      return { model: quantized(r.model, kv), detail: `switched off: ${off.length > 0 ? off.join(", ") : "none"}` };
-    });
+    // The grid-searched pipeline with the key-pair rotation, and the same with every search on several windows.
+    const gridKey = { variant, ...g, ...pipeline, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid" };
     const windowed = new PipelinePrefixes();
-    const windowedOptions = { variant, ...g, ...pipeline, steps: { keyRotation: true }, smoothAttention: "grid", smoothOutput: "grid", keepWindows: SEARCH_WINDOWS };
-    await run(GRID_KEY_WINDOWS_ROW, variant, async () => quantized((await quantizeQoq(weights, calib, windowedOptions, windowed)).model, kv));
-    await run(SELECT_WINDOWS_ROW, variant, async () => {
-      const r = await selectQoqSteps(weights, calib, windowedOptions, { windows: held.windows, prefixes: windowed });
+    const gridKeyWindows = { ...gridKey, keepWindows: SEARCH_WINDOWS };
+    // A step selection's row: its model, and the steps it switched off.
+    const selected = async (options, prefixes) => {
+      const r = await selectQoqSteps(weights, calib, options, { windows: held.windows, prefixes });
       const off = r.record.settings.selection.off;
       return { model: quantized(r.model, kv), detail: `switched off: ${off.length > 0 ? off.join(", ") : "none"}` };
-    });
+    };
+    await run(GRID_KEY_ROW, variant, async () => quantized((await quantizeQoq(weights, calib, gridKey, grid)).model, kv));
+    await run(SELECT_ROW, variant, () => selected(gridKey, grid));
+    await run(GRID_KEY_WINDOWS_ROW, variant, async () => quantized((await quantizeQoq(weights, calib, gridKeyWindows, windowed)).model, kv));
+    await run(SELECT_WINDOWS_ROW, variant, () => selected(gridKeyWindows, windowed));
   }
   sections.push({ model: { name: m.name, group: m.group, maxChars: m.maxChars }, config: weights.config, rows, samples: calib.windows.length });
 }

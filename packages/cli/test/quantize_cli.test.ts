@@ -36,9 +36,9 @@ describe("qoq quantize / eval --quant", () => {
 
   it("writes the same checkpoint twice (one or three calibration threads), and evaluating it equals the pipeline run on the fly", async () => {
     const a = join(tmp, "a.qoq");
-    // The key-pair rotation searches two kept windows here, the same way in both runs and on the fly.
     const b = join(tmp, "b.qoq");
-    // The second run calibrates in three worker threads: the bytes must not change.
+    // The second run calibrates in three worker threads: the bytes must not change. The key-pair
+    // rotation searches two kept windows here, the same way in both runs and on the fly.
     for (const [out, workers] of [[a, "1"], [b, "3"]] as const) {
       const r = await qoq("quantize", "--model", MODEL, "--tokenizer", TOK, ...CALIB, "--keep-windows", "2", "--group", "32", "--no-smooth", "--key-rotation", "--workers", workers, "--out", out);
       expect(r.stderr + r.stdout, "quantize").toMatch(/steps: rotate, reorder, smoothAttention, keyRotation, gptq/);
